@@ -1,0 +1,268 @@
+"""One repository's GraphQL streams, read side by side with the multiplexed snapshot query.
+
+Each stream keeps its own cursor. A page of the query advances every stream still open; a stream
+closes when GitHub has no next page, or (streams ordered newest first) when its page reaches
+below the stream's lower bound. Rows are loaded page by page; a stream's watermark is written in
+the same batch as its last page, so a killed run re-reads at most the unfinished walks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from extractors import tables
+from extractors.github import queries, rows
+from extractors.github.client import GitHubClient
+from fourkeys.errors import FourKeysError
+from fourkeys.warehouse.base import LoadBatch, Watermark
+
+log = logging.getLogger(__name__)
+
+
+def parse_ts(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class RepoPlan:
+    """What to read for one repository (derived from the services that use it)."""
+
+    repository: str
+    branch: str | None = None
+    environments: list[str] | None = None  # None: no deployments wanted
+    issue_labels: list[str] | None = None  # None: no incident issues wanted
+    workflows: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StreamWalk:
+    name: str
+    include_var: str
+    after_var: str
+    connection: Callable[[dict[str, Any]], dict[str, Any] | None]
+    time_of: Callable[[dict[str, Any]], str | None]
+    lower_bound: datetime | None  # nodes older than this are already in the warehouse
+    server_filtered: bool  # GitHub applies the lower bound itself (`since`)
+    active: bool = True
+    cursor: str | None = None
+    newest_seen: datetime | None = None
+    previous: str | None = None
+
+
+def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
+    ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
+    return (ref.get("target") or {}).get("history")
+
+
+class RepositoryExtractor:
+    def __init__(
+        self,
+        client: GitHubClient,
+        plan: RepoPlan,
+        *,
+        watermarks: dict[str, str | None],
+        lower_bound_override: datetime | None,
+        lookback: timedelta,
+        run_started_at: datetime,
+        load: Callable[[LoadBatch], None],
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.owner, self.name = plan.repository.split("/", 1)
+        self.run_started_at = run_started_at
+        self.load = load
+        self.rows_by_table: dict[str, int] = {}
+
+        def bound(stream: str, lookback_applies: bool) -> datetime | None:
+            if lower_bound_override is not None:
+                return lower_bound_override
+            mark = parse_ts(watermarks.get(stream))
+            if mark is None:
+                return None
+            return mark - lookback if lookback_applies else mark
+
+        def walk(name: str, var: str, conn: Callable[[dict[str, Any]], dict[str, Any] | None],
+                 time_of: Callable[[dict[str, Any]], str | None], server: bool,
+                 lookback_applies: bool = True) -> StreamWalk:
+            return StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After", conn,
+                              time_of, bound(name, lookback_applies), server,
+                              previous=watermarks.get(name))
+
+        self.walks = [
+            walk("commits", "History", _history, lambda n: n.get("committedDate"), True),
+            walk("pull_requests", "Pulls", lambda r: r.get("pullRequests"),
+                 lambda n: n.get("updatedAt"), False),
+            walk("releases", "Releases", lambda r: r.get("releases"),
+                 lambda n: n.get("createdAt"), False),
+            walk("tags", "Tags", lambda r: r.get("refs"), rows.tag_time, False),
+        ]
+        if plan.environments is not None:
+            self.walks.append(walk("deployments", "Deployments", lambda r: r.get("deployments"),
+                                   lambda n: n.get("createdAt"), False))
+        if plan.issue_labels is not None:
+            self.walks.append(walk("issues", "Issues", lambda r: r.get("issues"),
+                                   lambda n: n.get("updatedAt"), True, lookback_applies=False))
+        self.branch_name: str | None = plan.branch
+
+    def what(self, stream: str = "") -> str:
+        return f"{self.plan.repository} {stream}".strip()
+
+    def variables(self) -> dict[str, Any]:
+        by_name = {w.name: w for w in self.walks}
+        history = by_name["commits"]
+        issues = by_name.get("issues")
+        out: dict[str, Any] = {
+            "owner": self.owner, "name": self.name,
+            "useDefaultBranch": self.plan.branch is None,
+            "branch": f"refs/heads/{self.plan.branch or 'main'}",
+            "historySince": iso(history.lower_bound) if history.lower_bound else None,
+            # a "re:" pattern cannot be sent to GitHub: read every environment, filter here
+            "environments": (
+                None if any(e.startswith("re:") for e in self.plan.environments or [])
+                else self.plan.environments or None
+            ),
+            "issueLabels": self.plan.issue_labels or None,
+            "issuesSince": iso(issues.lower_bound) if issues and issues.lower_bound else None,
+        }
+        for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues"):
+            out[f"with{var}"] = False
+            out[f"{var[0].lower()}{var[1:]}After"] = None
+        for w in self.walks:
+            out[w.include_var] = w.active
+            out[w.after_var] = w.cursor
+        return out
+
+    def run(self) -> dict[str, int]:
+        first_page = True
+        while any(w.active for w in self.walks):
+            data = self.client.graphql(
+                queries.REPOSITORY_SNAPSHOT, self.variables(), what=self.what()
+            )
+            repo_node = data.get("repository")
+            if repo_node is None:
+                raise FourKeysError(f"{self.what()}: repository not found; check the config")
+            batch = LoadBatch()
+            if first_page:
+                batch.add(tables.REPOSITORIES.name, [rows.repository_row(self.plan.repository,
+                                                                          repo_node)])
+                self.branch_name = self.plan.branch or (
+                    (repo_node.get("defaultBranchRef") or {}).get("name")
+                )
+                if self.plan.branch and repo_node.get("branchRef") is None:
+                    raise FourKeysError(
+                        f"{self.what()}: branch {self.plan.branch!r} does not exist; "
+                        "fix `branch` in [[services]] or remove it to use the default branch"
+                    )
+                first_page = False
+            for walk in [w for w in self.walks if w.active]:
+                connection = walk.connection(repo_node) or {"nodes": [], "pageInfo": {}}
+                nodes = connection.get("nodes") or []
+                self._collect(walk.name, nodes, batch)
+                self._advance(walk, nodes, connection.get("pageInfo") or {}, batch)
+            self.load(batch)
+            for table, table_rows in batch.rows.items():
+                self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
+        return self.rows_by_table
+
+    def _advance(self, walk: StreamWalk, nodes: list[dict[str, Any]],
+                 page_info: dict[str, Any], batch: LoadBatch) -> None:
+        times = [t for t in (parse_ts(walk.time_of(n)) for n in nodes) if t is not None]
+        if times:
+            newest = max(times)
+            walk.newest_seen = max(walk.newest_seen or newest, newest)
+        reached_bound = (
+            not walk.server_filtered and walk.lower_bound is not None and times
+            and min(times) < walk.lower_bound
+        )
+        if page_info.get("hasNextPage") and not reached_bound:
+            walk.cursor = page_info.get("endCursor")
+            return
+        walk.active = False
+        value = walk.previous
+        if walk.newest_seen is not None:
+            # never past the run's start: a clock ahead of ours must not skip tomorrow's rows
+            newest = min(walk.newest_seen, self.run_started_at)
+            old = parse_ts(walk.previous)
+            value = iso(max(newest, old) if old else newest)
+        batch.watermarks.append(Watermark("github", self.plan.repository, walk.name, value))
+
+    def _collect(self, stream: str, nodes: list[dict[str, Any]], batch: LoadBatch) -> None:
+        repo = self.plan.repository
+        if stream == "commits":
+            batch.add(tables.COMMITS.name,
+                      [rows.commit_row(repo, self.branch_name or "", n) for n in nodes])
+        elif stream == "pull_requests":
+            for node in nodes:
+                self._complete_pull(node)
+                for table, table_rows in rows.pull_rows(repo, node).items():
+                    batch.add(table, table_rows)
+                batch.replaced_parents.setdefault(tables.PULL_REQUEST_COMMITS.name, []).append(
+                    (repo, node["number"]))
+        elif stream == "releases":
+            batch.add(tables.RELEASES.name, [rows.release_row(repo, n) for n in nodes])
+        elif stream == "tags":
+            batch.add(tables.TAGS.name, [rows.tag_row(repo, n) for n in nodes])
+        elif stream == "deployments":
+            for node in nodes:
+                if not self._environment_wanted(node.get("environment")):
+                    continue
+                self._complete_statuses(node)
+                for table, table_rows in rows.deployment_rows(repo, node).items():
+                    batch.add(table, table_rows)
+                batch.replaced_parents.setdefault(tables.DEPLOYMENT_STATUSES.name, []).append(
+                    (repo, node["databaseId"]))
+        elif stream == "issues":
+            batch.add(tables.ISSUES.name, [rows.issue_row(repo, n) for n in nodes])
+
+    def _environment_wanted(self, environment: str | None) -> bool:
+        wanted = self.plan.environments
+        if not wanted:
+            return True
+        for pattern in wanted:
+            if pattern.startswith("re:"):
+                if environment is not None and re.fullmatch(pattern[3:], environment):
+                    return True
+            elif environment == pattern:
+                return True
+        return False
+
+    def _complete_pull(self, node: dict[str, Any]) -> None:
+        """Follow a PR's nested connections only when they overflow their first page."""
+        parts = {"Commits": node["commits"], "Reviews": node["reviews"],
+                 "Comments": node["comments"]}
+        while any(p["pageInfo"]["hasNextPage"] for p in parts.values()):
+            variables: dict[str, Any] = {"owner": self.owner, "name": self.name,
+                                         "number": node["number"]}
+            for key, part in parts.items():
+                variables[f"with{key}"] = bool(part["pageInfo"]["hasNextPage"])
+                variables[f"{key.lower()}After"] = part["pageInfo"]["endCursor"]
+            data = self.client.graphql(queries.PULL_MORE, variables,
+                                       what=self.what(f"pull request #{node['number']}"))
+            more = (data.get("repository") or {}).get("pullRequest") or {}
+            for key, part in parts.items():
+                if not variables[f"with{key}"]:
+                    continue
+                extra = more.get(key.lower()) or {"nodes": [], "pageInfo": {}}
+                part["nodes"].extend(extra.get("nodes") or [])
+                part["pageInfo"] = extra.get("pageInfo") or {"hasNextPage": False}
+
+    def _complete_statuses(self, node: dict[str, Any]) -> None:
+        statuses = node["statuses"]
+        while statuses["pageInfo"]["hasNextPage"]:
+            data = self.client.graphql(
+                queries.DEPLOYMENT_STATUSES_MORE,
+                {"id": node["id"], "after": statuses["pageInfo"]["endCursor"]},
+                what=self.what(f"deployment {node.get('databaseId')} statuses"),
+            )
+            extra = (data.get("node") or {}).get("statuses") or {"nodes": [], "pageInfo": {}}
+            statuses["nodes"].extend(extra.get("nodes") or [])
+            statuses["pageInfo"] = extra.get("pageInfo") or {"hasNextPage": False}

@@ -1,0 +1,169 @@
+"""Extract every configured source into the warehouse: bounded concurrency across repositories.
+
+Each repository (and Heroku app) is a unit of work with its own watermarks; units run in a
+thread pool of `[github] concurrency` workers and load through the warehouse's one-transaction
+batches. The first fatal error stops new units and is reported as one line; units already loaded
+stay loaded (their watermarks are exact), so the next run resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from extractors.github.client import GitHubClient
+from extractors.github.repository import RepoPlan, RepositoryExtractor
+from extractors.github.workflow_runs import extract_workflow_runs
+from extractors.heroku import extract_releases
+from extractors.http import ApiClient, RequestStats
+from extractors.retry import DEFAULT_POLICY, RetryPolicy
+from extractors.tables import ALL_TABLES
+from fourkeys.config import Config
+from fourkeys.warehouse.base import LoadBatch, Warehouse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExtractSummary:
+    rows: Counter[str] = field(default_factory=Counter)
+    stats: RequestStats = field(default_factory=RequestStats)
+    seconds: float = 0.0
+    units: int = 0
+
+    def line(self) -> str:
+        rows = ", ".join(f"{t.removeprefix('raw_')}={n}" for t, n in sorted(self.rows.items()))
+        return (
+            f"extracted {sum(self.rows.values())} rows ({rows or 'none'}) from {self.units} "
+            f"sources with {self.stats.total} requests "
+            f"({dict(sorted(self.stats.requests.items()))}, {self.stats.not_modified} not "
+            f"modified), {self.stats.graphql_points} GraphQL points in {self.seconds:.1f}s"
+        )
+
+
+def plan_repositories(config: Config) -> list[RepoPlan]:
+    plans: dict[str, RepoPlan] = {}
+    for name in config.repositories:
+        plans[name] = RepoPlan(repository=name)
+    for service in config.services:
+        plan = plans[service.repository.lower()]
+        if service.branch and plan.branch is None:
+            plan.branch = service.branch
+        elif service.branch and service.branch != plan.branch:
+            log.warning("%s: services use branches %s and %s; reading %s", plan.repository,
+                        plan.branch, service.branch, plan.branch)
+        if service.deployment_source == "github_deployments":
+            envs = plan.environments or []
+            if service.environment_or_default not in envs:
+                envs.append(service.environment_or_default)
+            plan.environments = envs
+        if service.deployment_source == "workflow_runs" and service.workflow:
+            if service.workflow not in plan.workflows:
+                plan.workflows.append(service.workflow)
+    for source in config.incident_sources:
+        if source.type == "github_issues" and source.repository:
+            plan = plans[source.repository.lower()]
+            labels = plan.issue_labels or []
+            if source.label not in labels:
+                labels.append(source.label)
+            plan.issue_labels = labels
+    return list(plans.values())
+
+
+def extract(
+    config: Config,
+    warehouse: Warehouse,
+    *,
+    since: datetime | None = None,
+    full_refresh: bool = False,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    on_unit_done: Callable[[str], None] | None = None,
+) -> ExtractSummary:
+    started = time.monotonic()
+    run_started_at = datetime.now(UTC).replace(microsecond=0)
+    summary = ExtractSummary()
+    plans = plan_repositories(config)
+    heroku_apps = sorted({s.heroku_app for s in config.services
+                          if s.deployment_source == "heroku_releases" and s.heroku_app})
+    github_token = config.github_token()
+    heroku_token = config.heroku_token() if heroku_apps else None
+    warehouse.ensure_tables(ALL_TABLES)
+    if full_refresh:
+        warehouse.reset_watermarks("github", [p.repository for p in plans])
+        warehouse.reset_watermarks("heroku", heroku_apps)
+    github_marks = warehouse.watermarks("github")
+    heroku_marks = warehouse.watermarks("heroku")
+    lookback = timedelta(days=config.github.lookback_days)
+    max_wait = float(config.github.max_rate_limit_wait_seconds)
+    client = GitHubClient(
+        api_url=config.github.api_url, graphql_url=config.github.graphql_url,
+        token=github_token, policy=policy, stats=summary.stats, max_rate_limit_wait=max_wait,
+    )
+
+    def load(batch: LoadBatch) -> None:
+        warehouse.load(batch)
+        for table, rows in batch.rows.items():
+            summary.rows[table] += len(rows)
+
+    def github_unit(plan: RepoPlan) -> str:
+        marks = {s: m.value for (p, s), m in github_marks.items() if p == plan.repository}
+        extractor = RepositoryExtractor(
+            client, plan, watermarks=marks, lower_bound_override=since, lookback=lookback,
+            run_started_at=run_started_at, load=load,
+        )
+        extractor.run()
+        for workflow in plan.workflows:
+            extract_workflow_runs(
+                client, plan.repository, workflow, extractor.branch_name,
+                previous=github_marks.get((plan.repository, f"workflow_runs:{workflow}")),
+                lower_bound_override=since, lookback=lookback, run_started_at=run_started_at,
+                load=load,
+            )
+        return plan.repository
+
+    heroku_client = None
+    if heroku_apps and config.heroku is not None:
+        heroku_client = ApiClient(
+            channel="heroku",
+            headers={"Authorization": f"Bearer {heroku_token}",
+                     "Accept": "application/vnd.heroku+json; version=3",
+                     "User-Agent": "fourkeys-extractor"},
+            policy=policy, stats=summary.stats, max_rate_limit_wait=max_wait,
+        )
+    heroku_url = config.heroku.api_url if config.heroku else ""
+
+    def heroku_unit(app: str) -> str:
+        assert heroku_client is not None
+        extract_releases(heroku_client, heroku_url, app,
+                         previous=None if since else heroku_marks.get((app, "releases")),
+                         load=load)
+        return f"heroku:{app}"
+
+    try:
+        with ThreadPoolExecutor(max_workers=config.github.concurrency,
+                                thread_name_prefix="extract") as pool:
+            futures = [pool.submit(github_unit, p) for p in plans]
+            futures += [pool.submit(heroku_unit, a) for a in heroku_apps]
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        for other in pending:
+                            other.cancel()
+                        raise error
+                    summary.units += 1
+                    if on_unit_done:
+                        on_unit_done(future.result())
+    finally:
+        client.close()
+        if heroku_client:
+            heroku_client.close()
+        summary.seconds = time.monotonic() - started
+    return summary

@@ -1,0 +1,90 @@
+"""The `fourkeys` command: argument parsing only; each command calls one function elsewhere.
+
+Exit codes (contract): 0 ok, 1 user error, 2 partial/resumable, 3 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+
+from fourkeys.errors import FourKeysError
+
+log = logging.getLogger("fourkeys")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 1 (argparse's default is 2)
+        self.exit(1, f"fourkeys: error: {message}; see `fourkeys {self.prog.split()[-1]} -h`\n")
+
+
+def _since(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--since {value!r} is not a date like 2026-01-31") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="fourkeys", description="The Four Keys (DORA metrics) per team.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("extract", help="pull GitHub/GHES/Heroku data into the warehouse")
+    p.add_argument("--config")
+    p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
+    p.add_argument("--full-refresh", action="store_true", help="ignore watermarks")
+
+    p = sub.add_parser("fake-api", help="serve a scenario as fake GitHub/Heroku APIs")
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--faults", default=None, help="e.g. 502@graphql:3,429@rest:1")
+
+    p = sub.add_parser("demo", help="generate an organisation, serve it, extract it")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--dir", default="data/demo", help="where the demo config and warehouse go")
+    p.add_argument("--seed", type=int, default=7)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from fourkeys.logs import setup_logging
+
+    setup_logging(args.verbose)
+    try:
+        return _dispatch(args)
+    except FourKeysError as exc:
+        print(f"fourkeys: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("fourkeys: interrupted; re-run to resume (nothing is lost)", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: still one line, with the trace at debug level
+        log.debug("internal error", exc_info=True)
+        print(f"fourkeys: internal error: {type(exc).__name__}: {exc} "
+              "(re-run with -v for details and report it)", file=sys.stderr)
+        return 3
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "extract":
+        from fourkeys.commands import extract_command
+
+        return extract_command(args.config, since=args.since, full_refresh=args.full_refresh)
+    if args.command == "fake-api":
+        from fourkeys.commands import fake_api_command
+
+        return fake_api_command(args.scenario, args.host, args.port, args.faults)
+    if args.command == "demo":
+        from fourkeys.commands import demo_command
+
+        return demo_command(args.dir, args.port, args.seed)
+    raise FourKeysError(f"unknown command {args.command}")  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""One function per CLI command; the CLI only parses arguments and calls these."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from fourkeys.config import load_config
+from fourkeys.errors import FourKeysError
+from fourkeys.pipeline import run_extract
+
+log = logging.getLogger("fourkeys")
+
+
+def _progress(total: int) -> tuple[object | None, callable]:  # type: ignore[valid-type]
+    """A rich progress bar on a terminal; plain log lines otherwise (cron)."""
+    if not sys.stderr.isatty():
+        return None, lambda unit: log.info("done: %s", unit)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    progress = Progress("[progress.description]{task.description}", BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
+    task = progress.add_task("extracting", total=total)
+    return progress, lambda unit: progress.update(task, advance=1, description=unit)
+
+
+def extract_command(config_path: str | None, *, since: datetime | None,
+                    full_refresh: bool) -> int:
+    config = load_config(config_path)
+    units = len(config.repositories) + len({s.heroku_app for s in config.services
+                                            if s.heroku_app})
+    progress, on_done = _progress(units)
+    if progress is not None:
+        with progress:  # type: ignore[attr-defined]
+            summary = run_extract(config, since=since, full_refresh=full_refresh,
+                                  on_unit_done=on_done)
+    else:
+        summary = run_extract(config, since=since, full_refresh=full_refresh,
+                              on_unit_done=on_done)
+    log.info(summary.line())
+    return 0
+
+
+def fake_api_command(scenario: str, host: str, port: int, faults: str | None) -> int:
+    from fakes.faults import FaultPlan
+    from fakes.scenario import ScenarioError
+    from fakes.server import serve
+
+    try:
+        if faults:
+            FaultPlan.parse(faults)
+        serve(scenario, host, port, faults)
+    except (ScenarioError, ValueError, OSError) as exc:
+        raise FourKeysError(str(exc).splitlines()[0]) from None
+    return 0
+
+
+def demo_command(directory: str, port: int, seed: int) -> int:
+    """Generate an organisation, serve it on 127.0.0.1, and extract it into DuckDB (no token)."""
+    from fakes.generator import OrgSpec, generate
+    from fakes.scenario import load_scenario
+    from fakes.server import create_app, serve_in_thread
+
+    org = generate(OrgSpec(seed=seed))
+    target = Path(directory)
+    scenario = load_scenario(org.scenario)
+    with serve_in_thread(create_app(scenario), port=port) as server:
+        _, config_file = org.write(
+            target, github_api_url=server.base_url,
+            heroku_api_url=f"{server.base_url}/heroku",
+            warehouse_path=str((target / "fourkeys.duckdb").resolve()),
+        )
+        # the fake accepts any token; a real one is never needed (or read) for the demo
+        os.environ.setdefault("GITHUB_TOKEN", "demo-token-not-secret")
+        os.environ.setdefault("HEROKU_API_KEY", "demo-token-not-secret")
+        log.info("demo: %d services of %d teams served at %s", len(org.services),
+                 len({s.team for s in org.services}), server.base_url)
+        extract_command(str(config_file), since=None, full_refresh=False)
+    log.info("demo: warehouse at %s; config at %s", target / "fourkeys.duckdb", config_file)
+    return 0

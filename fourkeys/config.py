@@ -1,0 +1,331 @@
+"""fourkeys.toml → typed, validated settings. The only reader of the config file.
+
+Every mistake becomes one `FourKeysError` line naming the file, the key and the fix. Tokens are
+never read from the file: the file names the environment variable that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fourkeys.errors import FourKeysError
+
+DEPLOYMENT_SOURCES = (
+    "github_deployments",
+    "workflow_runs",
+    "releases",
+    "merged_pull_requests",
+    "heroku_releases",
+)
+INCIDENT_SOURCES = ("github_issues", "pagerduty", "slack_bot", "csv")
+FAILURE_SIGNALS = ("incidents", "reverts", "rollbacks", "request_errors")
+REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarehouseConfig(_Section):
+    type: Literal["duckdb", "bigquery"] = "duckdb"
+    path: str = "data/fourkeys.duckdb"
+    project: str | None = None
+    dataset: str = "fourkeys"
+    location: str = "US"
+
+
+class _TokenSection(_Section):
+    api_url: str
+    token_env: str
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.github.com")
+        return value.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        if not ENV_NAME_RE.match(value):
+            raise ValueError("must be the NAME of an environment variable, e.g. GITHUB_TOKEN")
+        return value
+
+
+class GitHubConfig(_TokenSection):
+    api_url: str = "https://api.github.com"
+    token_env: str = "GITHUB_TOKEN"
+    concurrency: int = Field(default=4, ge=1, le=32)
+    max_rate_limit_wait_seconds: int = Field(default=900, ge=0)
+    lookback_days: int = Field(default=3, ge=0, le=90)
+
+    @property
+    def graphql_url(self) -> str:
+        """github.com: <api>/graphql; GHES: https://HOST/api/v3 → https://HOST/api/graphql."""
+        if self.api_url.endswith("/api/v3"):
+            return self.api_url[: -len("/v3")] + "/graphql"
+        return self.api_url + "/graphql"
+
+
+class HerokuConfig(_TokenSection):
+    api_url: str = "https://api.heroku.com"
+    token_env: str = "HEROKU_API_KEY"
+
+
+class PagerDutyConfig(_TokenSection):
+    api_url: str = "https://api.pagerduty.com"
+    token_env: str = "PAGERDUTY_TOKEN"
+
+
+class SlackConfig(_Section):
+    api_url: str = "https://slack.com/api/"
+    bot_database: str = "data/incident_bot.sqlite"
+
+
+class ServiceConfig(_Section):
+    name: str
+    team: str
+    repository: str
+    branch: str | None = None
+    deployment_source: str
+    environment: str | None = None
+    workflow: str | None = None
+    heroku_app: str | None = None
+
+    @field_validator("repository")
+    @classmethod
+    def _repo(cls, value: str) -> str:
+        if not REPO_RE.match(value):
+            raise ValueError("must be 'owner/name', e.g. 'acme/checkout'")
+        return value
+
+    @field_validator("deployment_source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value not in DEPLOYMENT_SOURCES:
+            raise ValueError(f"must be one of {', '.join(DEPLOYMENT_SOURCES)}")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith("re:"):
+            try:
+                re.compile(value[3:])
+            except re.error as exc:
+                raise ValueError(f"'re:' pattern does not compile ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _source_keys(self) -> ServiceConfig:
+        needed = {
+            "github_deployments": ("environment", "production"),
+            "workflow_runs": ("workflow", None),
+            "heroku_releases": ("heroku_app", None),
+        }.get(self.deployment_source)
+        if needed and needed[1] is None and getattr(self, needed[0]) is None:
+            raise ValueError(
+                f"deployment_source {self.deployment_source!r} needs {needed[0]} = \"...\""
+            )
+        return self
+
+    @property
+    def environment_or_default(self) -> str:
+        return self.environment or "production"
+
+
+class IncidentSourceConfig(_Section):
+    type: str
+    repository: str | None = None
+    label: str = "incident"
+    service: str | None = None
+    path: str | None = None
+    pagerduty_service: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        if value not in INCIDENT_SOURCES:
+            raise ValueError(f"must be one of {', '.join(INCIDENT_SOURCES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _repo_needed(self) -> IncidentSourceConfig:
+        if self.type == "github_issues":
+            if not self.repository:
+                raise ValueError('type "github_issues" needs repository = "owner/name"')
+            if not REPO_RE.match(self.repository):
+                raise ValueError("repository must be 'owner/name', e.g. 'acme/checkout'")
+        return self
+
+
+class MetricsConfig(_Section):
+    attribution_window_days: int = Field(default=7, ge=1, le=90)
+    dora_year: Literal[2021, 2023, 2024] = 2024
+    failure_signals: list[str] = Field(default_factory=lambda: ["incidents", "reverts", "rollbacks"])
+
+    @field_validator("failure_signals")
+    @classmethod
+    def _signals(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in FAILURE_SIGNALS]
+        if unknown:
+            raise ValueError(f"unknown signal {unknown[0]!r}; use {', '.join(FAILURE_SIGNALS)}")
+        return value
+
+
+class Config(_Section):
+    warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
+    github: GitHubConfig = Field(default_factory=GitHubConfig)
+    heroku: HerokuConfig | None = None
+    pagerduty: PagerDutyConfig | None = None
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    services: list[ServiceConfig] = Field(default_factory=list)
+    incident_sources: list[IncidentSourceConfig] = Field(default_factory=list)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+    # set by load_config: where the file was, so relative paths resolve next to it
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def repositories(self) -> list[str]:
+        """Every repository the extractor reads, in config order, without duplicates."""
+        seen: dict[str, None] = {}
+        for service in self.services:
+            seen.setdefault(service.repository.lower(), None)
+        for source in self.incident_sources:
+            if source.type == "github_issues" and source.repository:
+                seen.setdefault(source.repository.lower(), None)
+        return list(seen)
+
+    def warehouse_path(self) -> Path:
+        path = Path(self.warehouse.path)
+        if not path.is_absolute() and self.source_path is not None:
+            path = self.source_path.parent / path
+        return path
+
+    def github_token(self) -> str:
+        return _token(self.github.token_env, "github", self.source_path)
+
+    def heroku_token(self) -> str:
+        if self.heroku is None:
+            raise FourKeysError(f"{self.source_path}: [heroku] is missing; add api_url and token_env")
+        return _token(self.heroku.token_env, "heroku", self.source_path)
+
+
+def _token(env_name: str, section: str, where: Path | None) -> str:
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise FourKeysError(
+            f"{where}: [{section}] token_env names ${env_name}, which is not set; "
+            f"export {env_name}=<token> (the token never goes in the file)"
+        )
+    return value
+
+
+def config_path(explicit: str | None) -> Path:
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("FOURKEYS_CONFIG"):
+        return Path(os.environ["FOURKEYS_CONFIG"])
+    return Path("fourkeys.toml")
+
+
+def load_config(explicit: str | None = None) -> Config:
+    """Read and validate the config; raise FourKeysError with one line on any mistake."""
+    path = config_path(explicit)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FourKeysError(
+            f"{path}: config file not found; pass --config PATH, set FOURKEYS_CONFIG, "
+            "or copy fourkeys.example.toml to ./fourkeys.toml"
+        ) from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise FourKeysError(f"{path}: cannot read the config ({type(exc).__name__})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise FourKeysError(f"{path}: not valid TOML ({exc}); fix the syntax there") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> Config:
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise FourKeysError(f"{path}: {_describe(exc, raw)}") from None
+    config = config.model_copy(update={"source_path": path})
+    _check_consistency(config, path)
+    return config
+
+
+def _key_name(loc: tuple[Any, ...], raw: dict[str, Any]) -> str:
+    """('services', 1, 'deployment_source') → services[1] (name "x").deployment_source"""
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                name = node[item].get("name") or node[item].get("type")
+                if isinstance(name, str):
+                    label += f' (name "{name}")' if "name" in node[item] else f' ("{name}")'
+                node = node[item]
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    key = _key_name(loc, raw) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {key!r}; remove it or check its spelling against the contract"
+    if kind == "missing":
+        return f"missing key {key!r}; add it"
+    msg = str(err.get("msg", "")).removeprefix("Value error, ")
+    if kind == "literal_error":
+        return f"{key}: {msg} (got {err.get('input')!r})"
+    if kind in {"model_type", "dict_type"}:
+        return f"{key}: must be a table, e.g. [{loc[-1]}] or [[{loc[-1]}]]"
+    return f"{key}: {msg}"
+
+
+def _check_consistency(config: Config, path: Path) -> None:
+    names: set[str] = set()
+    for index, service in enumerate(config.services):
+        if service.name in names:
+            raise FourKeysError(
+                f'{path}: services[{index}].name "{service.name}" is used twice; '
+                "service names must be unique"
+            )
+        names.add(service.name)
+        if service.deployment_source == "heroku_releases" and config.heroku is None:
+            raise FourKeysError(
+                f'{path}: services[{index}] (name "{service.name}") uses heroku_releases but '
+                "[heroku] is missing; add [heroku] with api_url and token_env"
+            )
+    for index, source in enumerate(config.incident_sources):
+        if source.service and source.service not in names:
+            raise FourKeysError(
+                f'{path}: incident_sources[{index}].service "{source.service}" is not a '
+                "configured service; use one of the [[services]] names"
+            )
+        if source.type == "pagerduty" and config.pagerduty is None:
+            raise FourKeysError(
+                f"{path}: incident_sources[{index}] is pagerduty but [pagerduty] is missing"
+            )
+    if not config.services:
+        raise FourKeysError(f"{path}: no [[services]]; add at least one service")

@@ -1,0 +1,41 @@
+"""Logging for the CLI: plain lines (cron) or rich on a terminal; secrets redacted everywhere."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+_SECRET_ENV_HINTS = ("TOKEN", "SECRET", "API_KEY", "WEBHOOK", "PASSWORD")
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the value of every secret-looking environment variable in every record."""
+
+    def __init__(self, extra: list[str] | None = None) -> None:
+        super().__init__()
+        self.secrets = [
+            v for k, v in os.environ.items()
+            if len(v) >= 6 and any(h in k.upper() for h in _SECRET_ENV_HINTS)
+        ] + [s for s in (extra or []) if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(verbose: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "urllib3", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,56 @@
+"""The jobs the CLI runs: open the warehouse, do the work, record the run in `_runs`."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from extractors.run import ExtractSummary, extract
+from fourkeys.config import Config
+from fourkeys.errors import FourKeysError
+from fourkeys.warehouse.duckdb import DuckDBWarehouse
+
+log = logging.getLogger(__name__)
+
+
+def open_warehouse(config: Config) -> DuckDBWarehouse:
+    if config.warehouse.type != "duckdb":
+        raise FourKeysError(
+            f"{config.source_path}: [warehouse] type = {config.warehouse.type!r} is not "
+            'supported yet; use type = "duckdb"'
+        )
+    return DuckDBWarehouse(config.warehouse_path())
+
+
+def run_extract(
+    config: Config,
+    *,
+    since: datetime | None = None,
+    full_refresh: bool = False,
+    on_unit_done: Callable[[str], None] | None = None,
+) -> ExtractSummary:
+    # the token is checked before the warehouse is touched: a bad setup writes nothing
+    config.github_token()
+    warehouse = open_warehouse(config)
+    run = {"run_id": uuid.uuid4().hex, "command": "extract",
+           "started_at": datetime.now(UTC), "status": "running"}
+    try:
+        summary = extract(config, warehouse, since=since, full_refresh=full_refresh,
+                          on_unit_done=on_unit_done)
+    except FourKeysError as exc:
+        run.update(status="partial" if exc.exit_code == 2 else "failed",
+                   ended_at=datetime.now(UTC), message=exc.message)
+        warehouse.record_run(run)
+        warehouse.close()
+        raise
+    except BaseException:
+        warehouse.close()
+        raise
+    run.update(status="success", ended_at=datetime.now(UTC),
+               rows_loaded=sum(summary.rows.values()), requests=summary.stats.total,
+               graphql_points=summary.stats.graphql_points, counts=dict(summary.rows))
+    warehouse.record_run(run)
+    warehouse.close()
+    return summary

@@ -1,0 +1,184 @@
+"""DuckDB warehouse: merge-by-key and watermark advance in one transaction.
+
+Why not dlt here: dlt's DuckDB loader commits each table's job and the pipeline state in separate
+transactions and relies on the pending package in its local working folder to finish a killed
+load; a fresh machine that lost that folder can see data without its state or the reverse. One
+DuckDB transaction per batch gives the guarantee directly, with no extra columns in the tables.
+Rows travel as newline-delimited JSON read by DuckDB's `read_json` (fast, typed by the table).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from fourkeys.errors import FourKeysError
+from fourkeys.warehouse.base import LoadBatch, Table, Watermark
+
+log = logging.getLogger(__name__)
+
+_WATERMARKS = """
+create table if not exists _watermarks (
+  source varchar not null, partition varchar not null, stream varchar not null,
+  value varchar, etag varchar, updated_at timestamptz not null,
+  primary key (source, partition, stream))
+"""
+_RUNS = """
+create table if not exists _runs (
+  run_id varchar primary key, command varchar, started_at timestamptz, ended_at timestamptz,
+  status varchar, rows_loaded bigint, requests bigint, graphql_points bigint, counts json,
+  message varchar)
+"""
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class DuckDBWarehouse:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = path
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            first = str(exc).splitlines()[0]
+            if "lock" in first.lower():
+                raise FourKeysError(
+                    f"{path}: the warehouse is locked by another process (another run?); "
+                    "wait for it to finish"
+                ) from None
+            raise FourKeysError(f"{path}: cannot open the warehouse ({first})") from None
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise FourKeysError(
+                f"{path}: not a usable DuckDB file ({first}); move it aside and re-run"
+            ) from None
+        self._lock = threading.Lock()
+        self._tables: dict[str, Table] = {}
+        if not read_only:
+            self.con.execute(_WATERMARKS)
+            self.con.execute(_RUNS)
+
+    # --- schema ------------------------------------------------------------------------------
+    def ensure_tables(self, tables: Iterable[Table]) -> None:
+        with self._lock:
+            for table in tables:
+                self._tables[table.name] = table
+                cols = table.all_columns()
+                existing = {
+                    r[0]
+                    for r in self.con.execute(
+                        "select column_name from information_schema.columns where table_name = ?",
+                        [table.name],
+                    ).fetchall()
+                }
+                if not existing:
+                    ddl = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+                    pk = ", ".join(f'"{c}"' for c in table.primary_key)
+                    self.con.execute(
+                        f'create table "{table.name}" ({ddl}, primary key ({pk}))'
+                    )
+                    continue
+                for column, kind in cols.items():
+                    if column not in existing:  # additive schema evolution only
+                        self.con.execute(f'alter table "{table.name}" add column "{column}" {kind}')
+
+    # --- loads -------------------------------------------------------------------------------
+    def load(self, batch: LoadBatch) -> None:
+        extracted_at = datetime.now(UTC)
+        with self._lock, tempfile.TemporaryDirectory(prefix="fourkeys-load-") as tmp:
+            files: dict[str, str] = {}
+            for name, rows in batch.rows.items():
+                if not rows:
+                    continue
+                table = self._tables[name]
+                path = os.path.join(tmp, f"{name}.ndjson")
+                with open(path, "w", encoding="utf-8") as fh:
+                    for row in _dedupe(rows, table.primary_key):
+                        row = {c: row.get(c) for c in table.columns}
+                        fh.write(json.dumps(row, default=_json_default))
+                        fh.write("\n")
+                files[name] = path
+            self.con.execute("begin transaction")
+            try:
+                for name, parents in batch.replaced_parents.items():
+                    self._delete_children(self._tables[name], parents)
+                for name, path in files.items():
+                    self._merge(self._tables[name], path, extracted_at)
+                for mark in batch.watermarks:
+                    self.con.execute(
+                        "insert or replace into _watermarks values (?, ?, ?, ?, ?, ?)",
+                        [mark.source, mark.partition, mark.stream, mark.value, mark.etag,
+                         extracted_at],
+                    )
+                self.con.execute("commit")
+            except BaseException:
+                self.con.execute("rollback")
+                raise
+
+    def _delete_children(self, table: Table, parents: list[tuple[Any, ...]]) -> None:
+        if not parents:
+            return
+        cond = " and ".join(f'"{c}" = ?' for c in table.replace_by)
+        self.con.executemany(f'delete from "{table.name}" where {cond}', [list(p) for p in parents])
+
+    def _merge(self, table: Table, path: str, extracted_at: datetime) -> None:
+        spec = ", ".join(f"'{c}': '{t}'" for c, t in table.columns.items())
+        cols = ", ".join(f'"{c}"' for c in table.columns)
+        self.con.execute(
+            f'insert or replace into "{table.name}" ({cols}, "_extracted_at") '
+            f"select {cols}, ?::timestamptz from read_json(?, format='newline_delimited', "
+            f"columns={{{spec}}})",
+            [extracted_at, path],
+        )
+
+    # --- state -------------------------------------------------------------------------------
+    def watermarks(self, source: str) -> dict[tuple[str, str], Watermark]:
+        with self._lock:
+            rows = self.con.execute(
+                "select partition, stream, value, etag from _watermarks where source = ?",
+                [source],
+            ).fetchall()
+        return {(p, s): Watermark(source, p, s, v, e) for p, s, v, e in rows}
+
+    def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
+        with self._lock:
+            self.con.executemany(
+                "delete from _watermarks where source = ? and partition = ?",
+                [[source, p] for p in partitions],
+            )
+
+    def record_run(self, run: dict[str, Any]) -> None:
+        with self._lock:
+            self.con.execute(
+                "insert or replace into _runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run["run_id"], run["command"], run["started_at"], run.get("ended_at"),
+                 run["status"], run.get("rows_loaded", 0), run.get("requests", 0),
+                 run.get("graphql_points", 0), json.dumps(run.get("counts", {})),
+                 run.get("message")],
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self.con.close()
+
+
+def _dedupe(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Keep the last row per key: a batch may see the same object twice across pages."""
+    by_key: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        by_key[tuple(row.get(k) for k in key)] = row
+    return list(by_key.values())
