@@ -48,7 +48,10 @@ def extract_workflow_runs(
     if lower is not None:
         # a date, not a time: the URL (and so its ETag) only changes when the watermark's day does
         params["created"] = f">={lower.date().isoformat()}"
-    etag = previous.etag if previous and lower_bound_override is None else None
+    # the stored ETag is "<created filter>|<etag>": valid only if we ask the same URL again
+    asked = str(params.get("created", ""))
+    stored_filter, _, stored_etag = (previous.etag or "").partition("|") if previous else ("", "", "")
+    etag = stored_etag if stored_etag and stored_filter == asked else None
     newest = mark
     first_etag: str | None = None
     count = 0
@@ -58,7 +61,7 @@ def extract_workflow_runs(
     )
     for index, page in enumerate(pages):
         batch = LoadBatch()
-        if page.not_modified:
+        if page.not_modified:  # nothing changed: the watermark (and its ETag) stay as they are
             return 0
         if index == 0 and page.response is not None:
             first_etag = page.response.headers.get("etag")
@@ -72,9 +75,7 @@ def extract_workflow_runs(
         last = page.response is None or 'rel="next"' not in page.response.headers.get("link", "")
         if last:
             value = iso(min(newest, run_started_at)) if newest else None
-            # the ETag belongs to the URL we asked; keep it only if the next run asks the same URL
-            same_url = value == (previous.value if previous else None)
             batch.watermarks.append(Watermark("github", repository, stream, value,
-                                              first_etag if same_url else None))
+                                              f"{asked}|{first_etag}" if first_etag else None))
         load(batch)
     return count
