@@ -62,9 +62,9 @@ def plan_repositories(config: Config) -> list[RepoPlan]:
             if service.environment_or_default not in envs:
                 envs.append(service.environment_or_default)
             plan.environments = envs
-        if service.deployment_source == "workflow_runs" and service.workflow:
-            if service.workflow not in plan.workflows:
-                plan.workflows.append(service.workflow)
+        if (service.deployment_source == "workflow_runs" and service.workflow
+                and service.workflow not in plan.workflows):
+            plan.workflows.append(service.workflow)
     for source in config.incident_sources:
         if source.type == "github_issues" and source.repository:
             plan = plans[source.repository.lower()]

@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from fourkeys.errors import FourKeysError
 
@@ -16,7 +17,7 @@ log = logging.getLogger("fourkeys")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 1 (argparse's default is 2)
+    def error(self, message: str) -> NoReturn:  # one line, exit 1 (argparse's default is 2)
         self.exit(1, f"fourkeys: error: {message}; see `fourkeys {self.prog.split()[-1]} -h`\n")
 
 
@@ -24,7 +25,9 @@ def _since(value: str) -> datetime:
     try:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--since {value!r} is not a date like 2026-01-31") from None
+        raise argparse.ArgumentTypeError(
+            f"--since {value!r} is not a date like 2026-01-31"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

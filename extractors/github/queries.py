@@ -135,7 +135,7 @@ query RepositorySnapshot(
   }
 }
 """
-    % {
+    % {  # %-format keeps the GraphQL braces literal
         "history": HISTORY_PAGE,
         "pulls": PULLS_PAGE,
         "releases": RELEASES_PAGE,
@@ -179,7 +179,9 @@ query DeploymentStatusesMore($id: ID!, $after: String) {{
   rateLimit {{ cost remaining resetAt limit }}
   node(id: $id) {{
     ... on Deployment {{
-      statuses(first: 100, after: $after) {{ {PAGE_INFO} nodes {{ id state createdAt description }} }}
+      statuses(first: 100, after: $after) {{
+        {PAGE_INFO} nodes {{ id state createdAt description }}
+      }}
     }}
   }}
 }}

@@ -50,7 +50,8 @@ def extract_workflow_runs(
         params["created"] = f">={lower.date().isoformat()}"
     # the stored ETag is "<created filter>|<etag>": valid only if we ask the same URL again
     asked = str(params.get("created", ""))
-    stored_filter, _, stored_etag = (previous.etag or "").partition("|") if previous else ("", "", "")
+    stored = previous.etag if previous and previous.etag else ""
+    stored_filter, _, stored_etag = stored.partition("|")
     etag = stored_etag if stored_etag and stored_filter == asked else None
     newest = mark
     first_etag: str | None = None
