@@ -47,10 +47,11 @@ def extract_releases(
     *,
     previous: Watermark | None,
     load: Callable[[LoadBatch], None],
+    page_max: int = PAGE_MAX,
 ) -> int:
     after = int(previous.value) if previous and previous.value else None
-    range_header = f"version ]{after}..; max={PAGE_MAX}, order=asc" if after is not None else (
-        f"version ..; max={PAGE_MAX}, order=asc"
+    range_header = f"version ]{after}..; max={page_max}, order=asc" if after is not None else (
+        f"version ..; max={page_max}, order=asc"
     )
     final_version = after
     blocked = False  # a pending release stops the watermark from moving past it
