@@ -1,9 +1,11 @@
 """Heroku releases (Platform API v3): Range-header pagination, resumable by release version.
 
 `GET /apps/{app}/releases` with `Range: version ]N..; max=1000, order=asc` returns releases after
-version N (206 + `Next-Range` while more remain). The deployed commit lives on the slug
-(`GET /apps/{app}/slugs/{id}` → `commit`), read once per new release; releases whose slug is
-gone fall back to `Deploy <sha>` in the description. The watermark is the highest version whose
+version N (206 + `Next-Range` while more remain). A build release says `Deploy <sha>` (Heroku
+writes the slug commit's first 8 characters); that prefix is kept as `commit_sha` and staging
+resolves it on the service's branch (a unique prefix ≥ 7, as for incidents). Only a succeeded
+release without it (a rollback, a release made through the API) costs one more request, for its
+slug's `commit`: one request per release would make Heroku the run's largest cost. The watermark is the highest version whose
 status is final, so a pending release is read again until it succeeds or fails.
 """
 
@@ -67,7 +69,8 @@ def extract_releases(
         for release in releases:
             slug = release.get("slug") or {}
             commit = None
-            if slug.get("id") and release.get("status") == "succeeded":
+            described = _DEPLOY_RE.search(release.get("description") or "")
+            if slug.get("id") and release.get("status") == "succeeded" and not described:
                 slug_body, _ = client.request(
                     "GET", f"{api_url}/apps/{app}/slugs/{slug['id']}",
                     what=f"heroku app {app} slug {slug['id']}",

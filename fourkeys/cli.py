@@ -18,7 +18,7 @@ log = logging.getLogger("fourkeys")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 1 (argparse's default is 2)
-        self.exit(1, f"fourkeys: error: {message}; see `fourkeys {self.prog.split()[-1]} -h`\n")
+        self.exit(1, f"fourkeys: error: {message}; see `{self.prog} -h`\n")
 
 
 def _since(value: str) -> datetime:
@@ -55,20 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from fourkeys.logs import setup_logging
+    from fourkeys.logs import redact, setup_logging
 
     setup_logging(args.verbose)
     try:
         return _dispatch(args)
     except FourKeysError as exc:
-        print(f"fourkeys: error: {exc.message}", file=sys.stderr)
+        print(f"fourkeys: error: {redact(exc.message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("fourkeys: interrupted; re-run to resume (nothing is lost)", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: still one line, with the trace at debug level
         log.debug("internal error", exc_info=True)
-        print(f"fourkeys: internal error: {type(exc).__name__}: {exc} "
+        print(f"fourkeys: internal error: {type(exc).__name__}: {redact(str(exc))} "
               "(re-run with -v for details and report it)", file=sys.stderr)
         return 3
 

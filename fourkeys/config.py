@@ -27,6 +27,8 @@ INCIDENT_SOURCES = ("github_issues", "pagerduty", "slack_bot", "csv")
 FAILURE_SIGNALS = ("incidents", "reverts", "rollbacks", "request_errors")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# a token pasted where the NAME of its variable belongs (GitHub's prefixes, a classic 40-hex PAT)
+TOKEN_LIKE_RE = re.compile(r"^(gh[pousr]_|github_pat_|HRKU-)|^[0-9a-f]{40}$")
 
 
 class _Section(BaseModel):
@@ -55,6 +57,12 @@ class _TokenSection(_Section):
     @field_validator("token_env")
     @classmethod
     def _env(cls, value: str) -> str:
+        # never echo the value: it may be the token itself
+        if TOKEN_LIKE_RE.match(value):
+            raise ValueError(
+                "looks like a token, not a variable name; put the token in an environment "
+                "variable and its NAME here, e.g. GITHUB_TOKEN"
+            )
         if not ENV_NAME_RE.match(value):
             raise ValueError("must be the NAME of an environment variable, e.g. GITHUB_TOKEN")
         return value
@@ -99,6 +107,13 @@ class ServiceConfig(_Section):
     environment: str | None = None
     workflow: str | None = None
     heroku_app: str | None = None
+
+    @field_validator("name", "team")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('must not be empty, e.g. "checkout-api" / "payments"')
+        return value
 
     @field_validator("repository")
     @classmethod
@@ -170,7 +185,9 @@ class IncidentSourceConfig(_Section):
 class MetricsConfig(_Section):
     attribution_window_days: int = Field(default=7, ge=1, le=90)
     dora_year: Literal[2021, 2023, 2024] = 2024
-    failure_signals: list[str] = Field(default_factory=lambda: ["incidents", "reverts", "rollbacks"])
+    failure_signals: list[str] = Field(
+        default_factory=lambda: ["incidents", "reverts", "rollbacks"]
+    )
 
     @field_validator("failure_signals")
     @classmethod
@@ -216,8 +233,17 @@ class Config(_Section):
 
     def heroku_token(self) -> str:
         if self.heroku is None:
-            raise FourKeysError(f"{self.source_path}: [heroku] is missing; add api_url and token_env")
+            raise FourKeysError(
+                f"{self.source_path}: [heroku] is missing; add api_url and token_env"
+            )
         return _token(self.heroku.token_env, "heroku", self.source_path)
+
+    def require_tokens(self) -> None:
+        """Check every token `extract` will need, so a missing one fails before anything is
+        written (not halfway through the run, after the warehouse was opened)."""
+        self.github_token()
+        if any(s.deployment_source == "heroku_releases" for s in self.services):
+            self.heroku_token()
 
 
 def _token(env_name: str, section: str, where: Path | None) -> str:
@@ -238,18 +264,39 @@ def config_path(explicit: str | None) -> Path:
     return Path("fourkeys.toml")
 
 
+def _origin(explicit: str | None) -> str:
+    if explicit:
+        return "--config"
+    if os.environ.get("FOURKEYS_CONFIG"):
+        return "$FOURKEYS_CONFIG"
+    return "the default ./fourkeys.toml"
+
+
 def load_config(explicit: str | None = None) -> Config:
     """Read and validate the config; raise FourKeysError with one line on any mistake."""
     path = config_path(explicit)
+    origin = _origin(explicit)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FourKeysError(
-            f"{path}: config file not found; pass --config PATH, set FOURKEYS_CONFIG, "
-            "or copy fourkeys.example.toml to ./fourkeys.toml"
+            f"{path}: config file not found (from {origin}); pass --config PATH, set "
+            "FOURKEYS_CONFIG, or copy fourkeys.example.toml to ./fourkeys.toml"
         ) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise FourKeysError(f"{path}: cannot read the config ({type(exc).__name__})") from None
+    except IsADirectoryError:
+        raise FourKeysError(
+            f"{path}: is a directory, not a config file (from {origin}); give the file's path, "
+            f"e.g. {path / 'fourkeys.toml'}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise FourKeysError(
+            f"{path}: is not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:  # permission denied, a path through a regular file, ...
+        reason = exc.strerror or type(exc).__name__
+        raise FourKeysError(
+            f"{path}: cannot read the config ({reason}); check the path given by {origin}"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -299,11 +346,20 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     if kind == "literal_error":
         return f"{key}: {msg} (got {err.get('input')!r})"
     if kind in {"model_type", "dict_type"}:
-        return f"{key}: must be a table, e.g. [{loc[-1]}] or [[{loc[-1]}]]"
+        if len(loc) >= 2 and isinstance(loc[-1], int):  # an entry of a list of tables
+            return f"{key}: must be a table; write each entry as [[{loc[-2]}]]"
+        return f"{key}: must be a table; write it as [{loc[-1]}]"
+    if kind == "list_type" and loc and loc[-1] in _TABLE_LISTS:
+        return f"{key}: must be a list of tables; write each entry as [[{loc[-1]}]]"
     return f"{key}: {msg}"
 
 
+_TABLE_LISTS = ("services", "incident_sources")
+
+
 def _check_consistency(config: Config, path: Path) -> None:
+    if not config.services:
+        raise FourKeysError(f"{path}: no [[services]]; add at least one service")
     names: set[str] = set()
     for index, service in enumerate(config.services):
         if service.name in names:
@@ -325,7 +381,6 @@ def _check_consistency(config: Config, path: Path) -> None:
             )
         if source.type == "pagerduty" and config.pagerduty is None:
             raise FourKeysError(
-                f"{path}: incident_sources[{index}] is pagerduty but [pagerduty] is missing"
+                f"{path}: incident_sources[{index}] is pagerduty but [pagerduty] is missing; "
+                "add [pagerduty] with api_url and token_env"
             )
-    if not config.services:
-        raise FourKeysError(f"{path}: no [[services]]; add at least one service")

@@ -9,15 +9,26 @@ import sys
 _SECRET_ENV_HINTS = ("TOKEN", "SECRET", "API_KEY", "WEBHOOK", "PASSWORD")
 
 
+def _secrets() -> list[str]:
+    return [
+        v for k, v in os.environ.items()
+        if len(v) >= 6 and any(h in k.upper() for h in _SECRET_ENV_HINTS)
+    ]
+
+
+def redact(text: str) -> str:
+    """`text` with every secret-looking environment variable's value replaced by ***."""
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
 class RedactSecrets(logging.Filter):
     """Replace the value of every secret-looking environment variable in every record."""
 
     def __init__(self, extra: list[str] | None = None) -> None:
         super().__init__()
-        self.secrets = [
-            v for k, v in os.environ.items()
-            if len(v) >= 6 and any(h in k.upper() for h in _SECRET_ENV_HINTS)
-        ] + [s for s in (extra or []) if s]
+        self.secrets = _secrets() + [s for s in (extra or []) if s]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -32,7 +32,7 @@ def run_extract(
     on_unit_done: Callable[[str], None] | None = None,
 ) -> ExtractSummary:
     # the token is checked before the warehouse is touched: a bad setup writes nothing
-    config.github_token()
+    config.require_tokens()
     warehouse = open_warehouse(config)
     run = {"run_id": uuid.uuid4().hex, "command": "extract",
            "started_at": datetime.now(UTC), "status": "running"}

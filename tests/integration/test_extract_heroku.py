@@ -23,8 +23,9 @@ def _scenario(versions: int, pending_at: int | None = None) -> dict:
     for v in range(1, versions + 1):
         status = "pending" if v == pending_at else ("failed" if v % 7 == 0 else "succeeded")
         releases.append({"id": f"00000000-0000-4000-8000-{v:012d}", "version": v,
-                         "status": status, "description": f"Deploy {SHA[:8]}",
-                         "commit": SHA if v % 3 else None,
+                         "status": status,
+                         "description": "Rollback to v1" if v % 5 == 0 else f"Deploy {SHA[:8]}",
+                         "commit": SHA if v % 5 == 0 or v % 3 else None,
                          "created_at": f"2026-01-{v:02d}T10:00:00Z",
                          "updated_at": f"2026-01-{v:02d}T10:01:00Z"})
     return {"format": 1, "now": "2026-03-01T00:00:00Z",
@@ -52,8 +53,10 @@ def test_range_pages_and_resume(tmp_path: Path) -> None:
         got = wh.con.execute("select version, status, commit_sha from raw_heroku_releases "
                              "order by version").fetchall()
         assert [v for v, _, _ in got] == list(range(1, 13))
-        # commit from the slug when succeeded; from `Deploy <sha>` otherwise
-        assert got[0][2] == SHA and got[2][2] == SHA[:8]
+        # `Deploy <sha8>` keeps the prefix; only other succeeded releases ask for their slug
+        assert got[0][2] == SHA[:8] and got[4][2] == SHA and got[9][2] is None  # v10 pending
+        routes = httpx.get(f"{server.base_url}/_fake/stats").json()["routes"]
+        assert [v for k, v in routes.items() if "/slugs/" in k] == [1]  # v5 only
         # a pending release (v10) holds the watermark below it: v9 is the last final one
         assert wh.watermarks("heroku")[("shop-prod", "releases")] == Watermark(
             "heroku", "shop-prod", "releases", "9")

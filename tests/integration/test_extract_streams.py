@@ -75,14 +75,17 @@ def test_every_stream_matches_the_scenario(served: Served) -> None:
                      and r.head_branch == repo.default_branch}
         assert {r[0] for r in _q(wh, "select run_id from raw_github_workflow_runs where "
                                      "repository = ?", [name])} == want_runs
-    # heroku releases, every version, commit from the slug or the description
+    # heroku releases, every version; the commit from `Deploy <sha8>` or, failing that, the slug
     for app in served.scenario.heroku_apps:
         got = {r[0]: r[1] for r in _q(wh, "select version, commit_sha from raw_heroku_releases "
                                           "where app = ?", [app.name])}
         assert set(got) == {r.version for r in app.releases}
         for release in app.releases:
             if release.commit and release.status == "succeeded":
-                assert got[release.version] == release.commit
+                described = release.description.startswith("Deploy ")
+                expected = release.description.split()[1] if described else release.commit
+                assert got[release.version] == expected
+                assert release.commit.startswith(expected)
 
 
 def test_final_watermarks_are_the_newest_rows(served: Served) -> None:
