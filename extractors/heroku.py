@@ -5,8 +5,9 @@ version N (206 + `Next-Range` while more remain). A build release says `Deploy <
 writes the slug commit's first 8 characters); that prefix is kept as `commit_sha` and staging
 resolves it on the service's branch (a unique prefix ≥ 7, as for incidents). Only a succeeded
 release without it (a rollback, a release made through the API) costs one more request, for its
-slug's `commit`: one request per release would make Heroku the run's largest cost. The watermark is the highest version whose
-status is final, so a pending release is read again until it succeeds or fails.
+slug's `commit`: one request per release would make Heroku the run's largest cost. The
+watermark is the highest version whose status is final, so a pending release is read again
+until it succeeds or fails.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One HTTP client for every source: retries, rate limits, request accounting, clear errors.
 
 Retriable (jittered exponential backoff, `Retry-After` honoured): 429, GitHub's secondary-limit
-403, 5xx, timeouts and connection resets. Primary rate limit: when `x-ratelimit-remaining` drops
-below a floor, wait for the reset if that is within the configured maximum, else stop the run
-cleanly (`BudgetExhausted`, resumable). Fatal, one line naming the target: 401, 404, other 4xx,
-malformed JSON (with GitHub's request id). The token is sent in a header and never logged.
+403, Heroku's `rate_limit` 403, 5xx, timeouts and connection resets. Primary rate limit: when
+`x-ratelimit-remaining` drops below a floor, wait for the reset if that is within the configured
+maximum, else stop the run cleanly (`BudgetExhausted`, resumable). Fatal, one line naming the
+target: 401, 404, other 4xx, malformed JSON (with GitHub's request id). The token is sent in a
+header and never logged.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ class RequestStats:
         with self._lock:
             self.graphql_points += points
 
+    def add_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    def add_wait(self, seconds: float) -> None:
+        with self._lock:
+            self.waited_seconds += seconds
+
     @property
     def total(self) -> int:
         return sum(self.requests.values())
@@ -115,7 +124,7 @@ class ApiClient:
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            self.stats.retries += 1
+            self.stats.add_retry()
             log.info("retrying %s after: %s", what, exc)
 
         def wait(state: RetryCallState) -> float:
@@ -177,7 +186,7 @@ class ApiClient:
             return data, response
         body = _safe_text(response)
         retry_after = _retry_after(response)
-        if status == 429 or (status == 403 and "secondary rate limit" in body.lower()):
+        if status == 429 or (status == 403 and _is_rate_limited(body)):
             raise _Retriable(f"rate limited ({status})", retry_after or 60.0)
         if status == 403 and response.headers.get("x-ratelimit-remaining") == "0":
             self._wait_for_reset(response, what)
@@ -212,7 +221,7 @@ class ApiClient:
             )
         with self._budget_lock:  # one worker waits; the others queue behind it
             log.warning("%s: rate limit low; waiting %.0fs for the reset", what, wait)
-            self.stats.waited_seconds += wait
+            self.stats.add_wait(wait)
             self._sleep(wait)
 
 def parse_json(response: httpx.Response, what: str) -> Any:
@@ -232,13 +241,25 @@ def _safe_text(response: httpx.Response) -> str:
         return ""
 
 
-def _message(body: str) -> str:
+def _is_rate_limited(body: str) -> bool:
+    """A 403 that is a rate limit: GitHub's secondary limit, or Heroku's `rate_limit` error."""
+    if "secondary rate limit" in body.lower():
+        return True
     try:
         data = json.loads(body)
     except json.JSONDecodeError:
-        return body[:120].replace("\n", " ")
+        return False
+    return isinstance(data, dict) and data.get("id") == "rate_limit"
+
+
+def _message(body: str) -> str:
+    """The error's message on one line (errors are printed as exactly one line)."""
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError:
+        return " ".join(body[:120].split())
     if isinstance(data, dict):
-        return str(data.get("message") or data.get("id") or "")[:200]
+        return " ".join(str(data.get("message") or data.get("id") or "")[:200].split())
     return ""
 
 

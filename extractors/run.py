@@ -12,7 +12,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -151,13 +151,16 @@ def extract(
             futures += [pool.submit(heroku_unit, a) for a in heroku_apps]
             pending = set(futures)
             while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
+                # FIRST_COMPLETED, not FIRST_EXCEPTION: the latter only returns on an error or
+                # when everything is done, so progress was reported all at once at the end
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:  # an error first: no progress line after the run failed
                     error = future.exception()
                     if error is not None:
                         for other in pending:
                             other.cancel()
                         raise error
+                for future in done:
                     summary.units += 1
                     if on_unit_done:
                         on_unit_done(future.result())

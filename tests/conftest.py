@@ -90,7 +90,16 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
 
 
 def table_snapshot(path: Path, exclude: tuple[str, ...] = ("_runs",)) -> dict[str, list[tuple]]:
-    """Every table's rows, sorted, without `_extracted_at` / bookkeeping times."""
+    """Every table's rows (values as varchar), sorted; `exclude`d tables left out.
+
+    Only the bookkeeping times are left out, as they differ in every run by design: each raw
+    table's `_extracted_at` and `_watermarks.updated_at`. Every other column is compared (a data
+    column named `updated_at` included).
+    """
+
+    def compared(table: str, column: str) -> bool:
+        return column != "_extracted_at" and not (table == "_watermarks" and column == "updated_at")
+
     con = duckdb.connect(str(path), read_only=True)
     try:
         out: dict[str, list[tuple]] = {}
@@ -101,12 +110,10 @@ def table_snapshot(path: Path, exclude: tuple[str, ...] = ("_runs",)) -> dict[st
                 continue
             cols = [r[0] for r in con.execute(
                 "select column_name from information_schema.columns where table_name = ? "
-                "order by ordinal_position", [name]).fetchall()
-                if r[0] not in ("_extracted_at", "updated_at") or name != "_watermarks"
-                and r[0] != "_extracted_at"]
+                "order by ordinal_position", [name]).fetchall() if compared(name, r[0])]
             select = ", ".join(f'"{c}"::varchar' for c in cols)
             out[name] = sorted(con.execute(f'select {select} from "{name}"').fetchall(),
-                               key=lambda row: tuple("" if v is None else v for v in row))
+                               key=lambda row: tuple((v is not None, v or "") for v in row))
         return out
     finally:
         con.close()

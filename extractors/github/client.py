@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +100,7 @@ class GitHubClient:
 
     def rest_pages(
         self, path: str, params: dict[str, Any], *, what: str, etag: str | None = None
-    ) -> Iterator[Page]:
+    ) -> Generator[Page, None, None]:
         """Walk a REST list by its `Link: rel="next"` headers; a 304 on page one ends the walk."""
         url: str | None = f"{self.api_url}{path}"
         first = True
