@@ -213,16 +213,34 @@ class Repository(_Model):
 
     @cached_property
     def pulls_by_commit(self) -> dict[str, list[int]]:
-        """Pull requests GitHub associates with a commit: its own commits and its merge commit."""
+        """Pull requests GitHub associates with a commit: its own commits, its merge commit, and
+        (rebase merges) the new commits that replay one of its commits on the base branch, which
+        the format does not list: found by (author, authored_at, message), as a replay keeps them.
+        """
         out: dict[str, list[int]] = {}
+
+        def associate(sha: str, number: int) -> None:
+            numbers = out.setdefault(sha, [])
+            if number not in numbers:
+                numbers.append(number)
+
+        replay_key: dict[tuple[str | None, datetime, str], list[int]] = {}
         for pr in self.pull_requests:
-            shas = list(pr.commits)
+            for sha in pr.commits:
+                associate(sha, pr.number)
+                commit = self.commit_by_sha.get(sha)
+                if commit is not None and pr.merged_at is not None:
+                    key = (commit.author.login, commit.authored_at, commit.message)
+                    replay_key.setdefault(key, []).append(pr.number)
             if pr.merge_commit_sha:
-                shas.append(pr.merge_commit_sha)
-            for sha in shas:
-                numbers = out.setdefault(sha, [])
-                if pr.number not in numbers:
-                    numbers.append(pr.number)
+                associate(pr.merge_commit_sha, pr.number)
+        if replay_key:
+            for commit in self.commits:
+                if commit.sha in out:
+                    continue
+                key = (commit.author.login, commit.authored_at, commit.message)
+                for number in replay_key.get(key, ()):
+                    associate(commit.sha, number)
         return out
 
     def history(self, head_sha: str) -> list[Commit]:
