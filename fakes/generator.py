@@ -36,16 +36,10 @@ from fakes.gen_common import (
 )
 from fakes.gen_config import config_toml
 from fakes.gen_repo import RepoSim, ServiceCtx
+from fourkeys.config import DEPLOYMENT_SOURCES
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENT_SOURCES = (
-    "github_deployments",
-    "workflow_runs",
-    "releases",
-    "merged_pull_requests",
-    "heroku_releases",
-)
 # (tempo, chance a working day deploys, weight): elite, high, medium and low performers
 _PROFILES = ((0.5, 0.9, 3), (1.0, 0.65, 4), (2.0, 0.3, 2), (3.5, 0.1, 1))
 _OFFSETS = (-8, -5, 0, 0, 1, 1, 2, 5)
