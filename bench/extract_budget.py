@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project importable wi
 
 log = logging.getLogger("bench.extract_budget")
 
-DUMMY_TOKEN = "ghp_benchDUMMYtoken0123456789abcdefghijkl"
+DUMMY_TOKEN = "bench-dummy-token-the-fake-accepts-any"
 DUMMY_HEROKU = "heroku-bench-dummy-0123456789abcdef"
 TARGET_PER_1K = 25.0
 TARGET_RATIO = 50.0

@@ -24,7 +24,9 @@ from fakes.server import RunningServer, create_app, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-TOKEN = "ghp_testTOKEN0123456789abcdefghijklmnopqrstu"
+# shaped like a classic 40-hex personal access token (so config rejects it where a variable
+# NAME belongs), but plainly not a real one
+TOKEN = "5ca1ab1e" * 5
 HEROKU_TOKEN = "heroku-test-key-0123456789abcdef"
 
 SMALL_SPEC = OrgSpec(teams=2, services_per_team=3, months=2, prs_per_service_per_week=6.0, seed=11)
