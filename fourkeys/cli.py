@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import NoReturn
 
 from fourkeys.errors import FourKeysError
@@ -30,6 +30,10 @@ def _since(value: str) -> datetime:
         ) from None
 
 
+def _date_arg(value: str) -> date:
+    return _since(value).date()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fourkeys", description="The Four Keys (DORA metrics) per team.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -39,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config")
     p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
     p.add_argument("--full-refresh", action="store_true", help="ignore watermarks")
+
+    p = sub.add_parser("transform", help="build the marts with dbt and publish them")
+    p.add_argument("--config")
+    p.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts whole")
+    p.add_argument("--as-of", type=_date_arg, default=None,
+                   help="end (exclusive) of dora_summary's trailing window; default today")
+
+    p = sub.add_parser("run", help="extract + transform + publish")
+    p.add_argument("--config")
+    p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="ignore watermarks and rebuild incremental marts whole")
 
     p = sub.add_parser("fake-api", help="serve a scenario as fake GitHub/Heroku APIs")
     p.add_argument("--scenario", required=True)
@@ -78,6 +94,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from fourkeys.commands import extract_command
 
         return extract_command(args.config, since=args.since, full_refresh=args.full_refresh)
+    if args.command == "transform":
+        from fourkeys.commands import transform_command
+
+        return transform_command(args.config, full_refresh=args.full_refresh, as_of=args.as_of)
+    if args.command == "run":
+        from fourkeys.commands import run_command
+
+        return run_command(args.config, since=args.since, full_refresh=args.full_refresh)
     if args.command == "fake-api":
         from fourkeys.commands import fake_api_command
 

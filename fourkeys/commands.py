@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from fourkeys.config import load_config
@@ -42,6 +42,23 @@ def extract_command(config_path: str | None, *, since: datetime | None,
                               on_unit_done=on_done)
     log.info(summary.line())
     return 0
+
+
+def transform_command(config_path: str | None, *, full_refresh: bool = False,
+                      as_of: date | None = None) -> int:
+    from fourkeys.transform import run_transform
+
+    config = load_config(config_path)
+    summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)
+    log.info(summary.line())
+    return 0
+
+
+def run_command(config_path: str | None, *, since: datetime | None,
+                full_refresh: bool) -> int:
+    """extract → transform (which publishes the marts only after a green build)."""
+    extract_command(config_path, since=since, full_refresh=full_refresh)
+    return transform_command(config_path, full_refresh=full_refresh)
 
 
 def fake_api_command(scenario: str, host: str, port: int, faults: str | None) -> int:

@@ -1,0 +1,170 @@
+"""`fourkeys transform`: dbt build on the configured warehouse, then publish the marts.
+
+dbt runs in-process (dbtRunner) on `dbt_project/`: staging and intermediate models land in the
+`main_build` schema, marts in `main_marts`. Only when every model and test passed are the marts
+copied into `main` in one DuckDB transaction, so a failing model or test leaves the previously
+published marts exactly as they were (and readers never see half a build).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from fourkeys.config import Config
+from fourkeys.errors import FourKeysError
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+MARTS_SCHEMA = "main_marts"
+MARTS = (
+    "dim_teams", "dim_services", "fct_deployments", "fct_changes", "fct_incidents",
+    "metrics_daily", "metrics_weekly", "dora_summary",
+)
+
+
+@dataclass
+class TransformSummary:
+    seconds: float = 0.0
+    models: int = 0
+    tests: int = 0
+    failures: list[str] = field(default_factory=list)
+    published: bool = False
+
+    def line(self) -> str:
+        state = "published" if self.published else "NOT published (previous marts kept)"
+        return (f"transformed: {self.models} models, {self.tests} tests, "
+                f"{len(self.failures)} failures in {self.seconds:.1f}s; marts {state}")
+
+
+def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
+    """fourkeys.toml → the dbt vars the models read (dbt_project.yml documents them)."""
+    return {
+        "services": [
+            {"name": s.name, "team": s.team, "repository": s.repository.lower(),
+             "branch": s.branch, "deployment_source": s.deployment_source,
+             "environment": s.environment_or_default
+             if s.deployment_source == "github_deployments" else s.environment,
+             "workflow": s.workflow, "heroku_app": s.heroku_app}
+            for s in config.services
+        ],
+        "incident_sources": [
+            {"type": i.type, "repository": (i.repository or "").lower() or None,
+             "label": i.label, "service": i.service}
+            for i in config.incident_sources
+        ],
+        "attribution_window_days": config.metrics.attribution_window_days,
+        "dora_year": config.metrics.dora_year,
+        "failure_signals": list(config.metrics.failure_signals),
+        "as_of": as_of.isoformat() if as_of else None,
+    }
+
+
+def dbt_args(command: str, config: Config, *, target: str = "duckdb",
+             full_refresh: bool = False, as_of: date | None = None) -> list[str]:
+    work = config.warehouse_path().resolve().parent / "dbt"
+    args = [
+        command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
+        "--target", target, "--vars", json.dumps(dbt_vars(config, as_of)),
+        "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
+    ]
+    if full_refresh and command in ("build", "run"):
+        args.append("--full-refresh")
+    return args
+
+
+def run_dbt(args: list[str], warehouse: Path) -> Any:
+    """One dbt invocation in-process; returns dbt's result object."""
+    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner().invoke([*args, "--quiet"])
+
+
+def _failures(result: Any) -> tuple[int, int, list[str]]:
+    models = tests = 0
+    failures: list[str] = []
+    for item in getattr(result.result, "results", None) or []:
+        node = item.node
+        kind = getattr(node, "resource_type", "")
+        if kind in ("model", "seed"):
+            models += 1
+        elif kind in ("test", "unit_test"):
+            tests += 1
+        status = str(item.status).lower().rsplit(".", 1)[-1]
+        if status in ("error", "fail", "runtime error"):
+            message = " ".join(str(item.message or status).split())[:300]
+            failures.append(f"{kind} {node.name}: {message}")
+    return models, tests, failures
+
+
+def publish_marts(warehouse: Path) -> None:
+    """Copy the freshly built marts into `main` in one transaction."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("begin transaction")
+        for name in MARTS:
+            con.execute(f'create or replace table main."{name}" as '
+                        f'select * from {MARTS_SCHEMA}."{name}"')
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.close()
+
+
+def run_transform(config: Config, *, full_refresh: bool = False,
+                  as_of: date | None = None) -> TransformSummary:
+    from extractors.tables import ALL_TABLES
+    from fourkeys.pipeline import open_warehouse
+
+    # every raw table exists (typed, maybe empty) so dbt sources always resolve
+    warehouse = open_warehouse(config)
+    run = {"run_id": uuid.uuid4().hex, "command": "transform",
+           "started_at": datetime.now(UTC), "status": "running"}
+    try:
+        warehouse.ensure_tables(ALL_TABLES)
+    finally:
+        warehouse.close()
+    path = config.warehouse_path().resolve()
+    started = time.monotonic()
+    result = run_dbt(dbt_args("build", config, full_refresh=full_refresh, as_of=as_of), path)
+    summary = TransformSummary(seconds=time.monotonic() - started)
+    summary.models, summary.tests, summary.failures = _failures(result)
+    if result.exception is not None:
+        first = str(result.exception).strip().splitlines()[0]
+        summary.failures.append(f"dbt: {first}")
+    if result.success and not summary.failures:
+        publish_marts(path)
+        summary.published = True
+    warehouse = open_warehouse(config)
+    try:
+        run.update(ended_at=datetime.now(UTC),
+                   status="success" if summary.published else "failed",
+                   counts={"models": summary.models, "tests": summary.tests,
+                           "failures": len(summary.failures)},
+                   message=None if summary.published else "; ".join(summary.failures)[:1000])
+        warehouse.record_run(run)
+    finally:
+        warehouse.close()
+    if not summary.published:
+        for failure in summary.failures:
+            log.error("%s", failure)
+        raise FourKeysError(
+            f"transform failed ({len(summary.failures)} failing models/tests, listed above); "
+            "the previously published marts are unchanged"
+        )
+    return summary
