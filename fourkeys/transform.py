@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
 
 log = logging.getLogger(__name__)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 MARTS_SCHEMA = "main_marts"
@@ -88,7 +90,10 @@ def run_dbt(args: list[str], warehouse: Path) -> Any:
     os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
     from dbt.cli.main import dbtRunner
 
-    return dbtRunner().invoke([*args, "--quiet"])
+    # dbt's own console output off: `transform` prints one line per failure itself; the full
+    # log stays in <warehouse dir>/dbt/logs/dbt.log
+    return dbtRunner().invoke([*args, "--log-level", "none", "--log-level-file", "info",
+                               "--no-use-colors"])
 
 
 def _failures(result: Any) -> tuple[int, int, list[str]]:
@@ -103,7 +108,7 @@ def _failures(result: Any) -> tuple[int, int, list[str]]:
             tests += 1
         status = str(item.status).lower().rsplit(".", 1)[-1]
         if status in ("error", "fail", "runtime error"):
-            message = " ".join(str(item.message or status).split())[:300]
+            message = " ".join(_ANSI.sub("", str(item.message or status)).split())[:300]
             failures.append(f"{kind} {node.name}: {message}")
     return models, tests, failures
 

@@ -1,6 +1,7 @@
-{# Wilson score interval bounds for `failures` out of `total` (95%: z = 1.959964). #}
+{# Wilson score interval bounds for `failures` out of `total` (95%: z = 1.959964), rounded to
+   6 decimals (so 0 failures give exactly 0, not a float residue). #}
 {% macro wilson_bound(failures, total, sign, z=1.959964) -%}
-case when {{ total }} > 0 then
+case when {{ total }} > 0 then round(
     (
         (cast({{ failures }} as {{ fourkeys.type_double() }}) / {{ total }} + {{ z * z }} / (2.0 * {{ total }}))
         {{ sign }} {{ z }} * sqrt(
@@ -8,7 +9,7 @@ case when {{ total }} > 0 then
             * (1 - cast({{ failures }} as {{ fourkeys.type_double() }}) / {{ total }}) / {{ total }}
             + {{ z * z }} / (4.0 * {{ total }} * {{ total }})
         )
-    ) / (1 + {{ z * z }} / {{ total }})
+    ) / (1 + {{ z * z }} / {{ total }}), 6)
 end
 {%- endmacro %}
 
