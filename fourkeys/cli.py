@@ -31,7 +31,10 @@ def _since(value: str) -> datetime:
 
 
 def _date_arg(value: str) -> date:
-    return _since(value).date()
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

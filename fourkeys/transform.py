@@ -8,6 +8,7 @@ published marts exactly as they were (and readers never see half a build).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -131,6 +132,26 @@ def publish_marts(warehouse: Path) -> None:
         con.close()
 
 
+def config_fingerprint(config: Config) -> str:
+    """What the incremental marts depend on besides the raw data: services, sources, metrics."""
+    settings = dbt_vars(config)
+    settings.pop("as_of")
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _last_fingerprint(path: Path) -> str | None:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        row = con.execute(
+            "select counts->>'config_fingerprint' from _runs where command = 'transform' "
+            "and status = 'success' order by ended_at desc limit 1").fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def run_transform(config: Config, *, full_refresh: bool = False,
                   as_of: date | None = None) -> TransformSummary:
     from extractors.tables import ALL_TABLES
@@ -144,6 +165,12 @@ def run_transform(config: Config, *, full_refresh: bool = False,
         warehouse.ensure_tables(ALL_TABLES)
     finally:
         warehouse.close()
+    fingerprint = config_fingerprint(config)
+    previous = _last_fingerprint(config.warehouse_path())
+    if not full_refresh and previous is not None and previous != fingerprint:
+        # a changed service list or rule would leave stale rows in the incremental marts
+        log.info("the configuration changed since the last build; rebuilding the marts whole")
+        full_refresh = True
     path = config.warehouse_path().resolve()
     started = time.monotonic()
     result = run_dbt(dbt_args("build", config, full_refresh=full_refresh, as_of=as_of), path)
@@ -160,7 +187,8 @@ def run_transform(config: Config, *, full_refresh: bool = False,
         run.update(ended_at=datetime.now(UTC),
                    status="success" if summary.published else "failed",
                    counts={"models": summary.models, "tests": summary.tests,
-                           "failures": len(summary.failures)},
+                           "failures": len(summary.failures), "full_refresh": full_refresh,
+                           "config_fingerprint": fingerprint},
                    message=None if summary.published else "; ".join(summary.failures)[:1000])
         warehouse.record_run(run)
     finally:

@@ -6,9 +6,10 @@ Python and the weekly figures are grouped with pandas. `tests/integration/
 test_metrics_independent.py` compares the result with the dbt mart `metrics_weekly`.
 
 Failure causes recomputed here: incidents from `github_issues` sources (named cause commit: full
-sha or unique prefix ≥ 7; else the time window), reverts (sha in the body or commit messages,
-else the `Revert "<title>"` title) and rollbacks. Incident sources of other types and the
-`request_errors` signal are not recomputed: `recompute` refuses a config that uses them.
+sha or unique prefix ≥ 7; else the time window), reverts (revert PRs: sha in the body or commit
+messages, else the `Revert "<title>"` title; direct commits naming the reverted sha) and
+rollbacks. Incident sources of other types and the `request_errors` signal are not recomputed:
+`recompute` refuses a config that uses them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import itertools
 import json
 import re
 import tomllib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -63,7 +64,6 @@ class Deployment:
 class Change:
     change_id: str
     first_commit_at: datetime | None
-    merged_at: datetime | None = None
     deployment: Deployment | None = None
 
     @property
@@ -89,6 +89,7 @@ class ServiceHistory:
 class Recomputation:
     histories: dict[str, ServiceHistory]
     weekly: pd.DataFrame  # one row per (service, week_start) with deployments > 0
+    incident_links: Counter[str]  # cause_commit | time_window | none → incidents
 
     def deployments(self) -> list[Deployment]:
         return [d for h in self.histories.values() for d in h.deployments]
@@ -248,7 +249,7 @@ def history_of(service: Service, raw: dict[str, list[dict[str, Any]]]) -> Servic
     for number, pr in sorted(into_branch.items()):
         change_id = f"{service.name}/pr/{number}"
         authored = [c["authored_at"] for c in own[number] if c["authored_at"] is not None]
-        changes[change_id] = Change(change_id, min(authored, default=None), pr["merged_at"])
+        changes[change_id] = Change(change_id, min(authored, default=None))
         on_line = [position[sha] for sha in line
                    if number in (commit_by_sha[sha]["pull_request_numbers"] or [])]
         if pr["merge_commit_sha"] in position:
@@ -278,10 +279,10 @@ def history_of(service: Service, raw: dict[str, list[dict[str, Any]]]) -> Servic
                 shipped_by[i] = d
             reached = d.position
     for change_id, pos in sorted(first_position.items(), key=lambda kv: kv[1]):
-        d = shipped_by.get(pos)
-        if d is not None:
-            changes[change_id].deployment = d
-            d.change_ids.append(change_id)
+        shipping = shipped_by.get(pos)
+        if shipping is not None:
+            changes[change_id].deployment = shipping
+            shipping.change_ids.append(change_id)
     return ServiceHistory(service, deployments, changes, change_of_commit, known)
 
 
@@ -362,10 +363,13 @@ def incidents_of(config: dict[str, Any], services: list[Service],
 
 
 def mark_incidents(histories: dict[str, ServiceHistory], incidents: list[dict[str, Any]],
-                   window: timedelta) -> None:
+                   window: timedelta) -> Counter[str]:
+    """Mark each incident's cause deployment; how many incidents linked by which method."""
+    links: Counter[str] = Counter()
     for incident in incidents:
         history = histories.get(incident["service"])
         if history is None:
+            links["none"] += 1
             continue
         cause: Deployment | None = None
         for token in _HEX_TOKEN.findall(incident["body"]):
@@ -374,13 +378,17 @@ def mark_incidents(histories: dict[str, ServiceHistory], incidents: list[dict[st
             if change_id is not None and history.changes[change_id].deployment is not None:
                 cause = history.changes[change_id].deployment
                 break
+        method = "cause_commit"
         if cause is None:
+            method = "time_window"
             started = incident["started_at"]
             before = [d for d in history.deployments if d.deployed_at < started]
             if before and started - before[-1].deployed_at <= window:
                 cause = before[-1]
         if cause is not None:
             cause.causes.add("incident")
+        links[method if cause is not None else "none"] += 1
+    return links
 
 
 # --- the whole recomputation ------------------------------------------------------------------
@@ -407,7 +415,7 @@ def recompute(config_path: Path, warehouse_path: Path) -> Recomputation:
     for h in histories.values():
         mark_rollbacks(h)
         mark_reverts(h, raw)
-    mark_incidents(histories, incidents_of(config, services, raw), window)
+    links = mark_incidents(histories, incidents_of(config, services, raw), window)
     counted = {_SIGNAL_CAUSE[s] for s in signals}
     rows = []
     for h in histories.values():
@@ -418,7 +426,7 @@ def recompute(config_path: Path, warehouse_path: Path) -> Recomputation:
                          "changes": len(d.change_ids),
                          "failed": bool(d.causes & counted),
                          "lead_times": [x for x in leads if x is not None]})
-    return Recomputation(histories, weekly_metrics(pd.DataFrame(rows)))
+    return Recomputation(histories, weekly_metrics(pd.DataFrame(rows)), links)
 
 
 def weekly_metrics(per_deployment: pd.DataFrame) -> pd.DataFrame:

@@ -77,8 +77,8 @@ deployment_counts as (
         grain, team, service, period_start,
         count(*) as deployments,
         count(distinct deployed_day) as deploy_days,
-        sum(case when is_failure then 1 else 0 end) as failed_deployments,
-        sum(case when is_remediation then 1 else 0 end) as remediation_deployments
+        cast(sum(case when is_failure then 1 else 0 end) as {{ dbt.type_bigint() }}) as failed_deployments,
+        cast(sum(case when is_remediation then 1 else 0 end) as {{ dbt.type_bigint() }}) as remediation_deployments
     from deployments_by_grain
     group by grain, team, service, period_start
 ),
@@ -129,7 +129,7 @@ final as (
         spine.grain,
         spine.team,
         spine.service,
-        spine.period_start as {{ 'week_start' if period == 'week' else 'day' }},
+        cast(spine.period_start as date) as {{ 'week_start' if period == 'week' else 'day' }},
         coalesce(deployment_counts.deployments, 0) as deployments,
         coalesce(deployment_counts.deploy_days, 0) as deploy_days,
         coalesce(change_stats.changes, 0) as changes,

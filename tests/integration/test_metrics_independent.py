@@ -89,10 +89,31 @@ def _recomputed(built: Built) -> Recomputation:
     return recompute(built.config_path, built.warehouse_path)
 
 
+def _deployment_hints(built: Built, mine: Recomputation) -> list[str]:
+    """Deployments whose change count or failure causes differ: where a weekly mismatch
+    comes from."""
+    fct = {r["deployment_id"]: r for r in _query(
+        built.warehouse_path,
+        "select deployment_id, change_count, failure_causes from main.fct_deployments")}
+    out = []
+    for d in mine.deployments():
+        row = fct.get(d.deployment_id)
+        if row is None:
+            out.append(f"{d.deployment_id}: not in fct_deployments")
+        elif (len(d.change_ids), sorted(d.causes)) != (row["change_count"],
+                                                       sorted(row["failure_causes"] or [])):
+            out.append(f"{d.deployment_id} ({d.deployed_at:%Y-%m-%d %H:%M}): recomputed "
+                       f"{len(d.change_ids)} changes, causes {sorted(d.causes)}; fct "
+                       f"{row['change_count']} changes, causes {row['failure_causes']}")
+    return out
+
+
 def test_service_weeks_match_an_independent_recomputation(built: Built) -> None:
     mine = _recomputed(built)
     causes = {c for d in mine.deployments() for c in d.causes}
     assert causes == {"incident", "revert", "rollback"}, f"the scenario lacks a cause: {causes}"
+    links = mine.incident_links
+    assert links["cause_commit"] and links["time_window"], f"incident links too few: {links}"
     expected = {(r["service"], r["week_start"]): r for r in mine.weekly.to_dict("records")}
     mart = {(r["service"], r["week_start"]): r for r in _mart_weekly(built.warehouse_path,
                                                                      "service")
@@ -116,8 +137,12 @@ def test_service_weeks_match_an_independent_recomputation(built: Built) -> None:
             if not same:
                 mismatches.append(f"{key[0]} week {key[1]}: {column} recomputed {a!r}, "
                                   f"mart {b!r}")
-    assert not mismatches, (f"{len(mismatches)} mismatches over {len(expected)} service-weeks:\n"
-                            + "\n".join(mismatches[:SHOWN]))
+    if mismatches:
+        hints = _deployment_hints(built, mine)
+        pytest.fail(f"{len(mismatches)} mismatches over {len(expected)} service-weeks:\n"
+                    + "\n".join(mismatches[:SHOWN])
+                    + f"\n{len(hints)} deployments differ from fct_deployments:\n"
+                    + "\n".join(hints[:SHOWN]))
 
     (fct,) = _query(built.warehouse_path, "select count(*) as n from main.fct_deployments")
     total = int(mine.weekly["deployments"].sum())

@@ -97,8 +97,8 @@ deployment_stats as (
     select
         grain, team, service,
         count(*) as deployments,
-        sum(case when is_failure then 1 else 0 end) as failed_deployments,
-        sum(case when is_remediation then 1 else 0 end) as remediation_deployments
+        cast(sum(case when is_failure then 1 else 0 end) as {{ dbt.type_bigint() }}) as failed_deployments,
+        cast(sum(case when is_remediation then 1 else 0 end) as {{ dbt.type_bigint() }}) as remediation_deployments
     from deployments
     group by grain, team, service
 ),

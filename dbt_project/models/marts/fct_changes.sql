@@ -1,8 +1,11 @@
+{# rows whose key no longer exists upstream (history rewritten, a commit now known to belong
+   to a pull request) leave the table too, as a full rebuild would drop them #}
 {{ config(
     materialized='incremental',
     unique_key='change_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
     on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where change_id not in (select change_id from {{ ref('int_change_deployments') }})",
 ) }}
 {# One row per change (a pull request merged into the service's branch, or a direct commit on
    it), with the deployment that first shipped it and its lead time, split into coding (first

@@ -1,8 +1,11 @@
+{# rows whose key no longer exists upstream (history rewritten, a commit now known to belong
+   to a pull request) leave the table too, as a full rebuild would drop them #}
 {{ config(
     materialized='incremental',
     unique_key='deployment_id',
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
     on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where deployment_id not in (select deployment_id from {{ ref('int_deployments') }})",
 ) }}
 {# One row per successful production deployment of a service, with what it shipped, whether it
    failed (and why), whether it remediated an earlier failure, and when the service recovered. #}

@@ -1,0 +1,181 @@
+"""`fourkeys transform` / `fourkeys run` through the real CLI, real dbt and real DuckDB files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fakes.generator import GeneratedOrg
+from fourkeys.transform import MARTS
+from tests.conftest import Served, run_cli, serve_org
+
+AS_OF = "2026-03-01"  # the generated organisation's "now"
+
+
+@pytest.fixture
+def built(small_org: GeneratedOrg, tmp_path: Path) -> Iterator[Served]:
+    """The small organisation extracted and transformed by `fourkeys run`."""
+    for served in serve_org(small_org, tmp_path):
+        result = run_cli("run", "--config", str(served.config_path))
+        assert result.returncode == 0, result.stderr
+        yield served
+
+
+def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            name: sorted(con.execute(f'select * from main."{name}"').fetchall(), key=repr)
+            for name in MARTS
+        }
+    finally:
+        con.close()
+
+
+def test_run_extracts_transforms_and_publishes(built: Served) -> None:
+    con = duckdb.connect(str(built.warehouse_path), read_only=True)
+    try:
+        counts = {name: con.execute(f'select count(*) from main."{name}"').fetchone()[0]
+                  for name in MARTS}
+        runs = con.execute("select command, status from _runs order by started_at").fetchall()
+        raw_deployments = con.execute("select count(*) from raw_github_deployments").fetchone()[0]
+    finally:
+        con.close()
+    assert runs == [("extract", "success"), ("transform", "success")]
+    assert raw_deployments > 0
+    assert counts["fct_deployments"] > 0 and counts["fct_changes"] > counts["fct_deployments"]
+    assert counts["dim_services"] == len(built.org.services)
+    assert counts["dim_teams"] == len({s.team for s in built.org.services})
+    # 3 dora years × (services + teams + the organisation)
+    teams = len({s.team for s in built.org.services})
+    assert counts["dora_summary"] == 3 * (len(built.org.services) + teams + 1)
+
+
+def test_failing_model_keeps_the_published_marts(built: Served) -> None:
+    before = marts_snapshot(built.warehouse_path)
+    con = duckdb.connect(str(built.warehouse_path))
+    try:
+        # valid JSON, but not the PR numbers staging casts them to: that model fails
+        con.execute("""update raw_github_commits set pull_request_numbers = '["not-a-number"]'
+                       where sha = (select min(sha) from raw_github_commits)""")
+    finally:
+        con.close()
+    result = run_cli("transform", "--config", str(built.config_path), "--as-of", AS_OF)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    # staging models are views: the error surfaces in the first table built on this one
+    failing = [line for line in lines if "ERROR fourkeys.transform: model " in line]
+    assert len(failing) == 1 and "Conversion Error" in failing[0], lines
+    assert lines[-1].startswith("fourkeys: error: transform failed (1 failing")
+    assert "Traceback" not in result.stderr
+    assert marts_snapshot(built.warehouse_path) == before
+    con = duckdb.connect(str(built.warehouse_path), read_only=True)
+    try:
+        last = con.execute("select command, status, message from _runs "
+                           "order by started_at desc limit 1").fetchone()
+    finally:
+        con.close()
+    assert last[:2] == ("transform", "failed")
+    assert last[2].startswith("model ")
+
+
+def _truncate_raw_at(path: Path, cutoff: str) -> None:
+    """Make the raw tables look as they did at `cutoff`: later objects gone, later merges and
+    closes not happened yet."""
+    statements = [
+        "delete from raw_github_commits where committed_at > $1",
+        "delete from raw_github_deployment_statuses where created_at > $1",
+        "delete from raw_github_deployments where created_at > $1",
+        "delete from raw_github_workflow_runs where updated_at > $1",
+        "delete from raw_github_releases where created_at > $1",
+        "delete from raw_heroku_releases where created_at > $1",
+        "delete from raw_github_pull_request_commits where authored_at > $1",
+        "delete from raw_github_pull_requests where created_at > $1",
+        "update raw_github_pull_requests set merged_at = null, merge_commit_sha = null, "
+        "state = 'OPEN', closed_at = null where merged_at > $1",
+        "update raw_github_pull_requests set first_review_at = null where first_review_at > $1",
+        "update raw_github_pull_requests set first_comment_at = null where first_comment_at > $1",
+        "delete from raw_github_issues where created_at > $1",
+        "update raw_github_issues set closed_at = null, state = 'OPEN' where closed_at > $1",
+    ]
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement, [cutoff])
+    finally:
+        con.close()
+
+
+def test_incremental_build_equals_a_full_rebuild(small_org: GeneratedOrg,
+                                                 tmp_path: Path) -> None:
+    """Raw data as of two weeks ago → build; all data → incremental build; must equal a
+    --full-refresh build of the same data, row for row, in every mart."""
+    for served in serve_org(small_org, tmp_path):
+        config = str(served.config_path)
+        assert run_cli("extract", "--config", config).returncode == 0
+        _truncate_raw_at(served.warehouse_path, "2026-02-15T00:00:00Z")
+        first = run_cli("transform", "--config", config, "--as-of", AS_OF)
+        assert first.returncode == 0, first.stderr
+        partial = marts_snapshot(served.warehouse_path)
+        assert run_cli("extract", "--config", config, "--full-refresh").returncode == 0
+        incremental = run_cli("transform", "--config", config, "--as-of", AS_OF)
+        assert incremental.returncode == 0, incremental.stderr
+        assert "rebuilding the marts whole" not in incremental.stderr
+        after_incremental = marts_snapshot(served.warehouse_path)
+        full = run_cli("transform", "--config", config, "--as-of", AS_OF, "--full-refresh")
+        assert full.returncode == 0, full.stderr
+        after_full = marts_snapshot(served.warehouse_path)
+    assert after_incremental["fct_deployments"] != partial["fct_deployments"]  # data did grow
+    for name in MARTS:
+        assert after_incremental[name] == after_full[name], name
+
+
+def test_transform_on_an_empty_warehouse_publishes_empty_marts(small_org: GeneratedOrg,
+                                                               tmp_path: Path) -> None:
+    for served in serve_org(small_org, tmp_path):
+        result = run_cli("transform", "--config", str(served.config_path), "--as-of", AS_OF)
+        assert result.returncode == 0, result.stderr
+        snapshot = marts_snapshot(served.warehouse_path)
+        con = duckdb.connect(str(served.warehouse_path), read_only=True)
+        try:
+            bands = con.execute(
+                "select deployment_frequency_band, deployment_frequency_band_reason, "
+                "time_to_restore_band, time_to_restore_band_reason from main.dora_summary"
+            ).fetchall()
+        finally:
+            con.close()
+    assert snapshot["fct_deployments"] == [] and snapshot["fct_changes"] == []
+    assert len(snapshot["dim_services"]) == len(small_org.services)
+    # every band is NULL, each with its reason
+    assert bands and set(bands) == {
+        (None, "fewer than 10 deployments in the window (0)",
+         None, "fewer than 5 incidents with a restore time in the window (0)")}
+
+
+def test_a_changed_configuration_rebuilds_the_incremental_marts(built: Served) -> None:
+    text = built.config_path.read_text(encoding="utf-8")
+    dropped = built.org.services[0].name
+    # drop the first service: its rows must leave the incremental marts
+    start = text.index("[[services]]")
+    end = text.index("[[services]]", start + 1)
+    text = text[:start] + text[end:]
+    text = "\n".join(
+        block for block in text.split("\n\n")
+        if not (block.startswith("[[incident_sources]]") and f'"{dropped}"' in block)
+    )
+    built.config_path.write_text(text, encoding="utf-8")
+    result = run_cli("transform", "--config", str(built.config_path), "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert "rebuilding the marts whole" in result.stderr
+    con = duckdb.connect(str(built.warehouse_path), read_only=True)
+    try:
+        left = con.execute("select count(*) from fct_deployments where service = ?",
+                           [dropped]).fetchone()[0]
+        changes_left = con.execute("select count(*) from fct_changes where service = ?",
+                                   [dropped]).fetchone()[0]
+    finally:
+        con.close()
+    assert left == 0 and changes_left == 0
