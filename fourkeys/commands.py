@@ -96,5 +96,8 @@ def demo_command(directory: str, port: int, seed: int) -> int:
         log.info("demo: %d services of %d teams served at %s", len(org.services),
                  len({s.team for s in org.services}), server.base_url)
         extract_command(str(config_file), since=None, full_refresh=False)
+    # the demo's organisation ends at its own "now": the trailing window ends there too
+    now = datetime.fromisoformat(org.scenario["now"].replace("Z", "+00:00"))
+    transform_command(str(config_file), as_of=now.date())
     log.info("demo: warehouse at %s; config at %s", target / "fourkeys.duckdb", config_file)
     return 0
