@@ -3,11 +3,15 @@
 Hand-worked acceptance tests draw a git history and its GitHub/Heroku facts in a few readable
 calls, in the order things happened:
 
+    org = ScenarioBuilder(now="2026-02-01 00:00")
     shop = org.repo("acme/shop")
-    c1 = shop.commit("c1", authored="2026-01-02 09:00")                 # a direct commit on main
+    c1 = shop.commit("c1", authored="2026-01-02 09:00")          # a direct commit on main
     a = shop.feature_commit("pr1-a", parent=c1, authored="2026-01-04 08:00")
-    pr1 = shop.pull_request(1, "Add cart", commits=[a], opened=..., merged=..., strategy="squash")
-    shop.deployment(5001, pr1.merge_commit_sha, statuses=[("success", "2026-01-05 13:30")])
+    pr1 = shop.pull_request(1, "Add cart", commits=[a], opened="2026-01-05 09:00",
+                            merged="2026-01-05 12:00", strategy="squash")
+    shop.deployment(5001, pr1.mainline[-1], created="2026-01-05 13:00",
+                    statuses=[("success", "2026-01-05 13:30")])
+    scenario = org.build()                                       # a scenario-format dict
 
 Shas are deterministic (sha1 of the repository and a label), so a test can name a commit's
 prefix in an issue body and a re-run serves the same scenario. Times are written
@@ -31,6 +35,21 @@ Strategy = Literal["squash", "merge", "rebase"]
 def sha_of(label: str) -> str:
     """A deterministic 40-hex sha for a label."""
     return hashlib.sha1(label.encode("utf-8")).hexdigest()
+
+
+def labels_sharing_prefix(repository: str, stem: str, length: int = 7) -> tuple[str, str]:
+    """Two commit labels whose shas in `repository` (RepoBuilder.sha) start with the same
+    `length` hex digits: the first collision of `<stem>-<n>`, n = 0, 1, … (deterministic; about
+    20 000 hashes for 7 digits)."""
+    seen: dict[str, str] = {}
+    n = 0
+    while True:
+        label = f"{stem}-{n}"
+        prefix = sha_of(f"{repository}:{label}")[:length]
+        if prefix in seen:
+            return seen[prefix], label
+        seen[prefix] = label
+        n += 1
 
 
 def ts(text: str) -> str:
@@ -105,6 +124,10 @@ class RepoBuilder:
                                message=message or label, committed=committed)
         self.heads[branch] = sha
         return sha
+
+    def branch(self, name: str, head: str) -> None:
+        """Point branch `name` at `head` (a branch other than the default one)."""
+        self.heads[name] = head
 
     def feature_commit(self, label: str, *, parent: str | None, authored: str,
                        author: str = "alice", message: str | None = None,

@@ -25,9 +25,13 @@ remediating_changes as (
 
     union all
 
+    {# a revert remediates only what already went out: shipped together with the change it
+       reverts, nothing failed in production #}
     select reverts.revert_deployment_id, 'revert'
     from {{ ref('int_reverts') }} as reverts
     where reverts.revert_deployment_id is not null
+        and reverts.reverted_deployment_id is not null
+        and reverts.reverted_deployment_id <> reverts.revert_deployment_id
 
     union all
 
