@@ -107,3 +107,9 @@ select {% for name, type in columns -%}
 {% macro type_double() %}{{ return(adapter.dispatch('type_double', 'fourkeys')()) }}{% endmacro %}
 {% macro default__type_double() %}double{% endmacro %}
 {% macro bigquery__type_double() %}float64{% endmacro %}
+
+{# A timestamp `days` days after `column` (negative: before), as a timestamp on every adapter
+   (dbt.dateadd gives a DATETIME on BigQuery, which does not compare with a TIMESTAMP). #}
+{% macro add_days(column, days) %}{{ return(adapter.dispatch('add_days', 'fourkeys')(column, days)) }}{% endmacro %}
+{% macro default__add_days(column, days) %}{{ dbt.dateadd('day', days, column) }}{% endmacro %}
+{% macro bigquery__add_days(column, days) %}timestamp_add({{ column }}, interval {{ days }} day){% endmacro %}

@@ -66,10 +66,13 @@ def test_failing_model_keeps_the_published_marts(built: Served) -> None:
     result = run_cli("transform", "--config", str(built.config_path), "--as-of", AS_OF)
     assert result.returncode == 1, result.stderr
     lines = result.stderr.strip().splitlines()
-    # staging models are views: the error surfaces in the first table built on this one
-    failing = [line for line in lines if "ERROR fourkeys.transform: model " in line]
-    assert len(failing) == 1 and "Conversion Error" in failing[0], lines
-    assert lines[-1].startswith("fourkeys: error: transform failed (1 failing")
+    # staging models are views: the error surfaces in the first nodes that read this one, the
+    # view's own data tests (which keep every model built on it from running)
+    failing = [line for line in lines if "ERROR fourkeys.transform: " in line]
+    assert failing and all("ERROR fourkeys.transform: test " in line
+                           and "stg_github__commit_pull_requests" in line
+                           and "Conversion Error" in line for line in failing), lines
+    assert lines[-1].startswith(f"fourkeys: error: transform failed ({len(failing)} failing")
     assert "Traceback" not in result.stderr
     assert marts_snapshot(built.warehouse_path) == before
     con = duckdb.connect(str(built.warehouse_path), read_only=True)
@@ -79,7 +82,7 @@ def test_failing_model_keeps_the_published_marts(built: Served) -> None:
     finally:
         con.close()
     assert last[:2] == ("transform", "failed")
-    assert last[2].startswith("model ")
+    assert last[2].startswith("test ")
 
 
 def _truncate_raw_at(path: Path, cutoff: str) -> None:

@@ -117,7 +117,7 @@ by_time as (
         and incidents.restore_from_at >= with_next.deployed_at
         and (with_next.next_deployed_at is null
              or incidents.restore_from_at < with_next.next_deployed_at)
-        and incidents.restore_from_at < {{ dbt.dateadd('day', var('attribution_window_days'), 'with_next.deployed_at') }}
+        and incidents.restore_from_at < {{ fourkeys.add_days('with_next.deployed_at', var('attribution_window_days')) }}
 ),
 
 final as (

@@ -42,7 +42,7 @@ final as (
     {# rewrite what is recent or still waiting for a deployment #}
     where deployed_at is null
         or deployed_at >= (
-            select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(deployed_at)') }}
+            select {{ fourkeys.add_days('max(deployed_at)', -var('incremental_lookback_days')) }}
             from {{ this }}
         )
     {% endif %}

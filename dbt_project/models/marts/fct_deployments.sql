@@ -116,18 +116,14 @@ final as (
     from joined
     {% if is_incremental() %}
     {# rewrite recent deployments, and older ones whose failure or recovery became known since #}
-    where deployed_at >= (
-            select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(deployed_at)') }}
-            from {{ this }}
-        )
-        or last_evidence_at >= (
-            select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(deployed_at)') }}
-            from {{ this }}
-        )
-        or recovered_at >= (
-            select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(deployed_at)') }}
-            from {{ this }}
-        )
+    cross join (
+        select {{ fourkeys.add_days('max(deployed_at)', -var('incremental_lookback_days')) }}
+            as rewrite_from
+        from {{ this }}
+    ) as cutoff
+    where deployed_at >= cutoff.rewrite_from
+        or last_evidence_at >= cutoff.rewrite_from
+        or recovered_at >= cutoff.rewrite_from
     {% endif %}
 )
 
