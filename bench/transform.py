@@ -10,7 +10,7 @@ cached under bench/out/ by the spec (a re-run skips generation and extraction; `
 changing the generator or the extractor). Then each side runs in its own child on its own copy
 of that warehouse, so each peak RSS (VmHWM) is that side's alone:
 
-- dbt: `fourkeys.transform.run_transform` (dbt build via dbtRunner: seeds, models, tests, unit
+- dbt: `fourkeys.pipeline.run_transform` (dbt build via dbtRunner: seeds, models, tests, unit
   tests; then the marts are published into `main`);
 - direct: the SQL dbt ran, `target/run/**/*.sql` of the dbt side, executed with the duckdb Python
   API in the manifest's DAG order (the `__dbt_tmp` relation a table/view is built as is named
@@ -146,7 +146,7 @@ def side_extract(config_path: str) -> dict[str, Any]:
 
 def side_dbt(config_path: str, as_of: str) -> dict[str, Any]:
     from fourkeys.config import load_config
-    from fourkeys.transform import run_transform
+    from fourkeys.pipeline import run_transform
 
     config = load_config(config_path)
     started = time.perf_counter()

@@ -46,7 +46,7 @@ def extract_command(config_path: str | None, *, since: datetime | None,
 
 def transform_command(config_path: str | None, *, full_refresh: bool = False,
                       as_of: date | None = None) -> int:
-    from fourkeys.transform import run_transform
+    from fourkeys.pipeline import run_transform
 
     config = load_config(config_path)
     summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)

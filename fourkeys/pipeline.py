@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from extractors.run import ExtractSummary, extract
+from extractors.tables import ALL_TABLES
 from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
+from fourkeys.transform import TransformSummary, build_marts
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
@@ -54,3 +56,15 @@ def run_extract(
     warehouse.record_run(run)
     warehouse.close()
     return summary
+
+
+def run_transform(config: Config, *, full_refresh: bool = False,
+                  as_of: date | None = None) -> TransformSummary:
+    """Build the marts (dbt) and publish them; every raw table exists first (typed, maybe
+    empty), so the dbt sources resolve even before the first extract."""
+    warehouse = open_warehouse(config)
+    try:
+        warehouse.ensure_tables(ALL_TABLES)
+    finally:
+        warehouse.close()
+    return build_marts(config, full_refresh=full_refresh, as_of=as_of)

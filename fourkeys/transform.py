@@ -22,6 +22,7 @@ from typing import Any
 
 from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
+from fourkeys.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -152,19 +153,12 @@ def _last_fingerprint(path: Path) -> str | None:
     return row[0] if row else None
 
 
-def run_transform(config: Config, *, full_refresh: bool = False,
-                  as_of: date | None = None) -> TransformSummary:
-    from extractors.tables import ALL_TABLES
-    from fourkeys.pipeline import open_warehouse
-
-    # every raw table exists (typed, maybe empty) so dbt sources always resolve
-    warehouse = open_warehouse(config)
+def build_marts(config: Config, *, full_refresh: bool = False,
+                as_of: date | None = None) -> TransformSummary:
+    """dbt build, publish on success, record the run in `_runs`. The raw tables must exist
+    (`fourkeys.pipeline.run_transform` makes sure of it)."""
     run = {"run_id": uuid.uuid4().hex, "command": "transform",
            "started_at": datetime.now(UTC), "status": "running"}
-    try:
-        warehouse.ensure_tables(ALL_TABLES)
-    finally:
-        warehouse.close()
     fingerprint = config_fingerprint(config)
     previous = _last_fingerprint(config.warehouse_path())
     if not full_refresh and previous is not None and previous != fingerprint:
@@ -182,7 +176,7 @@ def run_transform(config: Config, *, full_refresh: bool = False,
     if result.success and not summary.failures:
         publish_marts(path)
         summary.published = True
-    warehouse = open_warehouse(config)
+    warehouse = DuckDBWarehouse(path)
     try:
         run.update(ended_at=datetime.now(UTC),
                    status="success" if summary.published else "failed",

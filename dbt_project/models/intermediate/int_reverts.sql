@@ -61,16 +61,26 @@ named_shas as (
     where reverted_ref is not null
 ),
 
-by_sha as (
-    select named_shas.service, named_shas.change_id, commit_changes.change_id as reverted_change_id
+{# a named sha counts when it is a full sha or the prefix of exactly one known commit #}
+named_commits as (
+    select named_shas.service, named_shas.change_id, min(known_commits.commit_sha) as commit_sha
     from named_shas
     inner join known_commits
         on known_commits.repository = named_shas.repository
         and substr(known_commits.commit_sha, 1, 7) = substr(named_shas.reverted_ref, 1, 7)
         and {{ fourkeys.starts_with('known_commits.commit_sha', 'named_shas.reverted_ref') }}
+    group by named_shas.service, named_shas.change_id, named_shas.reverted_ref
+    having count(distinct known_commits.commit_sha) = 1
+),
+
+by_sha as (
+    select distinct
+        named_commits.service, named_commits.change_id,
+        commit_changes.change_id as reverted_change_id
+    from named_commits
     inner join commit_changes
-        on commit_changes.service = named_shas.service
-        and commit_changes.commit_sha = known_commits.commit_sha
+        on commit_changes.service = named_commits.service
+        and commit_changes.commit_sha = named_commits.commit_sha
 ),
 
 titled as (
