@@ -73,7 +73,8 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
 
 
 def dbt_args(command: str, config: Config, *, target: str = "duckdb",
-             full_refresh: bool = False, as_of: date | None = None) -> list[str]:
+             full_refresh: bool = False, as_of: date | None = None,
+             unit_tests: bool = False) -> list[str]:
     work = config.warehouse_path().resolve().parent / "dbt"
     args = [
         command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
@@ -82,6 +83,10 @@ def dbt_args(command: str, config: Config, *, target: str = "duckdb",
     ]
     if full_refresh and command in ("build", "run"):
         args.append("--full-refresh")
+    if command == "build" and not unit_tests:
+        # unit tests check the SQL, not the data: they run in CI (tests/integration), not in
+        # every daily build, as dbt recommends
+        args += ["--exclude-resource-type", "unit_test"]
     return args
 
 

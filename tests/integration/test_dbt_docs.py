@@ -4,8 +4,9 @@
 generate` on a real DuckDB warehouse built by `fourkeys transform` gives the catalog (the columns
 each relation really has). Every model, seed and raw source table must be described; every
 built column documented with a non-empty description, and no documented column missing from the
-built relation (stale docs); every model's key tested, by `unique` + `not_null` on one column or
-by the project's `unique_combination` generic test. The warehouse is empty: the catalog's columns
+built relation (stale docs); every model's key tested, by `unique` + `not_null` (itself or
+folded into the model's `not_null_columns`) on one column or by the project's
+`unique_combination` generic test. The warehouse is empty: the catalog's columns
 do not depend on the data (tests/integration/test_transform.py runs the data tests on real data).
 """
 
@@ -29,6 +30,7 @@ PACKAGE = "fourkeys"
 # what a column-level test must be to count towards a model's key
 KEY_TESTS = ("unique", "not_null")
 COMBINATION_TEST = "unique_combination"
+NOT_NULL_COLUMNS_TEST = "not_null_columns"
 
 # two services of two deployment sources and one incident source: enough for `dbt_vars` to give
 # every var a real value; the raw tables stay empty (no extract), which the catalog does not mind
@@ -182,6 +184,9 @@ def key_tests(manifest: dict[str, Any]) -> tuple[dict[str, dict[str, set[str]]],
         attached = node.get("attached_node")
         if metadata["name"] in KEY_TESTS and node.get("column_name"):
             by_column[attached][node["column_name"].lower()].add(metadata["name"])
+        elif metadata["name"] == NOT_NULL_COLUMNS_TEST:  # the model's not_null tests, folded
+            for column in metadata["kwargs"]["columns"]:
+                by_column[attached][column.lower()].add("not_null")
         elif metadata["name"] == COMBINATION_TEST:
             combinations[attached].append(list(metadata["kwargs"]["columns"]))
     return by_column, combinations

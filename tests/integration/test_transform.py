@@ -182,3 +182,21 @@ def test_a_changed_configuration_rebuilds_the_incremental_marts(built: Served) -
     finally:
         con.close()
     assert left == 0 and changes_left == 0
+
+
+def test_dbt_unit_tests_pass(built: Served) -> None:
+    """The hand-worked `unit_tests` of the formulas (skipped by the daily build: they check
+    the SQL, not the data) pass against the real warehouse's column types."""
+    from fourkeys.config import load_config
+    from fourkeys.transform import dbt_args, run_dbt
+
+    config = load_config(str(built.config_path))
+    args = dbt_args("test", config, as_of=None)
+    result = run_dbt([*args, "--select", "test_type:unit"], built.warehouse_path.resolve())
+    outcomes = {r.node.name: str(r.status).rsplit(".", 1)[-1].lower()
+                for r in result.result.results}
+    assert result.success, outcomes
+    assert outcomes == {name: "pass" for name in (
+        "lead_time_breakdown", "weekly_cfr_wilson_interval_and_medians",
+        "dora_bands_and_small_samples", "first_deployment_ships_history_and_rollbacks",
+        "revert_detection")}
