@@ -2,8 +2,9 @@
 
 dbt runs in-process (dbtRunner) on `dbt_project/`: staging and intermediate models land in the
 `main_build` schema, marts in `main_marts`. Only when every model and test passed are the marts
-copied into `main` in one DuckDB transaction, so a failing model or test leaves the previously
-published marts exactly as they were (and readers never see half a build).
+copied into `main` in one DuckDB transaction and into the published file the dashboard reads
+(fourkeys/publish.py), so a failing model or test leaves the previously published marts exactly
+as they were (and readers never see half a build).
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ from typing import Any
 
 from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
+from fourkeys.publish import MARTS, MARTS_SCHEMA, publish_file
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
-MARTS_SCHEMA = "main_marts"
-MARTS = (
-    "dim_teams", "dim_services", "fct_deployments", "fct_changes", "fct_incidents",
-    "metrics_daily", "metrics_weekly", "dora_summary",
-)
+
+
+__all__ = ["MARTS", "TransformSummary", "build_marts", "dbt_args", "run_dbt"]
 
 
 @dataclass
@@ -192,7 +192,9 @@ def build_marts(config: Config, *, full_refresh: bool = False,
         warehouse.record_run(run)
     finally:
         warehouse.close()
-    if not summary.published:
+    if summary.published:
+        publish_file(path)
+    else:
         for failure in summary.failures:
             log.error("%s", failure)
         raise FourKeysError(

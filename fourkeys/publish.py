@@ -1,0 +1,80 @@
+"""The published marts: a separate read-only DuckDB file the dashboard and `fourkeys sql` read.
+
+A run writes the warehouse (one writer at a time, DuckDB's file lock); readers never open it.
+After a green build the marts, the run log, the watermarks and a summary of the raw tables are
+written to a temporary file beside the published one, which then replaces it atomically
+(`os.replace`): a reader sees the old file or the new one, never a half-written one, and a reader
+that holds the old file open keeps reading it until it reopens (the dashboard reopens when the
+file's identity changes).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+
+from fourkeys.errors import FourKeysError
+
+log = logging.getLogger(__name__)
+
+MARTS_SCHEMA = "main_marts"
+MARTS = (
+    "dim_teams", "dim_services", "fct_deployments", "fct_changes", "fct_incidents",
+    "metrics_daily", "metrics_weekly", "dora_summary",
+)
+# bookkeeping the Data health page shows: runs, watermarks per stream, raw row counts
+RAW_TABLES_SUMMARY = "_raw_tables"
+
+
+def published_path(warehouse: Path) -> Path:
+    """data/fourkeys.duckdb → data/fourkeys.published.duckdb"""
+    return warehouse.with_name(f"{warehouse.stem}.published{warehouse.suffix or '.duckdb'}")
+
+
+def _raw_tables_summary(con: duckdb.DuckDBPyConnection) -> str:
+    names = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'main' "
+        "and table_catalog = current_database() and table_name like 'raw\\_%' escape '\\' "
+        "order by 1").fetchall()]
+    if not names:
+        return ("select cast(null as varchar) as table_name, cast(0 as bigint) as row_count, "
+                "cast(null as timestamptz) as last_extracted_at where false")
+    return " union all ".join(
+        f"select '{name}' as table_name, count(*) as row_count, "
+        f'max(_extracted_at) as last_extracted_at from main."{name}"'
+        for name in names
+    )
+
+
+def publish_file(warehouse: Path, target: Path | None = None) -> Path:
+    """Copy the built marts (schema main_marts) and the bookkeeping into `target` atomically."""
+    target = target or published_path(warehouse)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    # read-write like dbt's own connection in this process (DuckDB refuses a second
+    # configuration of one file in a process); nothing in the warehouse is written
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(f"attach '{temporary}' as published")
+        for name in MARTS:
+            con.execute(f'create table published.main."{name}" as '
+                        f'select * from {MARTS_SCHEMA}."{name}"')
+        for name in ("_runs", "_watermarks"):
+            con.execute(f'create table published.main."{name}" as select * from main."{name}"')
+        con.execute(f"create table published.main.{RAW_TABLES_SUMMARY} as "
+                    f"{_raw_tables_summary(con)}")
+        con.execute("detach published")
+    except duckdb.Error as exc:
+        temporary.unlink(missing_ok=True)
+        raise FourKeysError(
+            f"{target}: cannot write the published marts ({str(exc).splitlines()[0]}); "
+            "check the folder is writable and has space"
+        ) from None
+    finally:
+        con.close()
+    os.replace(temporary, target)
+    log.info("published the marts to %s", target)
+    return target
