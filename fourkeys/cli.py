@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-refresh", action="store_true",
                    help="ignore watermarks and rebuild incremental marts whole")
 
+    p = sub.add_parser("sql", help="query the published marts (read-only)")
+    p.add_argument("--config")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("query", help='e.g. "select * from metrics_weekly limit 5"')
+
+    p = sub.add_parser("dashboard", help="serve the team dashboards on the published marts")
+    p.add_argument("--config")
+    p.add_argument("--port", type=int, default=8501)
+
+    p = sub.add_parser("docs", help="serve the dbt docs (lineage graph, column docs)")
+    p.add_argument("--config")
+    p.add_argument("--port", type=int, default=8080)
+
     p = sub.add_parser("fake-api", help="serve a scenario as fake GitHub/Heroku APIs")
     p.add_argument("--scenario", required=True)
     p.add_argument("--host", default="127.0.0.1")
@@ -69,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dir", default="data/demo", help="where the demo config and warehouse go")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--dashboard-port", type=int, default=8501)
+    p.add_argument("--no-dashboard", action="store_true",
+                   help="build the demo warehouse and stop (no dashboard)")
     return parser
 
 
@@ -112,7 +128,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from fourkeys.commands import demo_command
 
-        return demo_command(args.dir, args.port, args.seed)
+        return demo_command(args.dir, args.port, args.seed,
+                            dashboard_port=None if args.no_dashboard else args.dashboard_port)
+    if args.command == "sql":
+        from fourkeys.commands import sql_command
+
+        return sql_command(args.config, args.query, args.format)
+    if args.command == "dashboard":
+        from fourkeys.commands import dashboard_command
+
+        return dashboard_command(args.config, args.port)
+    if args.command == "docs":
+        from fourkeys.commands import docs_command
+
+        return docs_command(args.config, args.port)
     raise FourKeysError(f"unknown command {args.command}")  # pragma: no cover
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -75,7 +76,66 @@ def fake_api_command(scenario: str, host: str, port: int, faults: str | None) ->
     return 0
 
 
-def demo_command(directory: str, port: int, seed: int) -> int:
+def sql_command(config_path: str | None, query: str, fmt: str) -> int:
+    from fourkeys.publish import published_path
+    from fourkeys.sql import render, run_query
+
+    config = load_config(config_path)
+    columns, rows = run_query(published_path(config.warehouse_path()), query)
+    print(render(columns, rows, fmt))
+    return 0
+
+
+def github_web_url(api_url: str) -> str:
+    """https://api.github.com → https://github.com; GHES https://HOST/api/v3 → https://HOST"""
+    if api_url.rstrip("/") == "https://api.github.com":
+        return "https://github.com"
+    return api_url.rstrip("/").removesuffix("/api/v3")
+
+
+def dashboard_command(config_path: str | None, port: int) -> int:
+    """Run the Streamlit app on the published marts (blocks until stopped)."""
+    import subprocess
+
+    from fourkeys.publish import published_path
+
+    config = load_config(config_path)
+    published = published_path(config.warehouse_path()).resolve()
+    if not published.exists():
+        log.warning("no published marts at %s yet: the dashboard will say so until "
+                    "`fourkeys run` has published them", published)
+    app = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
+    env = {**os.environ, "FOURKEYS_PUBLISHED": str(published),
+           "FOURKEYS_GITHUB_WEB_URL": github_web_url(config.github.api_url)}
+    log.info("dashboard on http://127.0.0.1:%d (Ctrl-C to stop)", port)
+    try:
+        return subprocess.call(
+            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"], env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def docs_command(config_path: str | None, port: int) -> int:
+    """dbt docs generate on the warehouse, then serve them (blocks until stopped)."""
+    from fourkeys.transform import dbt_args, run_dbt
+
+    config = load_config(config_path)
+    path = config.warehouse_path().resolve()
+    if not path.exists():
+        raise FourKeysError(f"{path}: no warehouse yet; run `fourkeys run` first")
+    args = dbt_args("docs", config)
+    result = run_dbt([args[0], "generate", *args[1:]], path)
+    if not result.success:
+        raise FourKeysError("dbt docs generate failed; see <warehouse dir>/dbt/logs/dbt.log")
+    log.info("dbt docs on http://127.0.0.1:%d (Ctrl-C to stop)", port)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_dbt([args[0], "serve", *args[1:], "--port", str(port), "--no-browser"], path)
+    return 0
+
+
+def demo_command(directory: str, port: int, seed: int, *,
+                 dashboard_port: int | None = None) -> int:
     """Generate an organisation, serve it on 127.0.0.1, and extract it into DuckDB (no token)."""
     from fakes.generator import OrgSpec, generate
     from fakes.scenario import load_scenario
@@ -100,4 +160,6 @@ def demo_command(directory: str, port: int, seed: int) -> int:
     now = datetime.fromisoformat(org.scenario["now"].replace("Z", "+00:00"))
     transform_command(str(config_file), as_of=now.date())
     log.info("demo: warehouse at %s; config at %s", target / "fourkeys.duckdb", config_file)
-    return 0
+    if dashboard_port is None:
+        return 0
+    return dashboard_command(str(config_file), dashboard_port)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import duckdb
 import pytest
 
 from fakes.generator import GeneratedOrg
+from fourkeys.publish import published_path
 from fourkeys.transform import MARTS
 from tests.conftest import Served, run_cli, serve_org
 
@@ -56,6 +58,8 @@ def test_run_extracts_transforms_and_publishes(built: Served) -> None:
 
 def test_failing_model_keeps_the_published_marts(built: Served) -> None:
     before = marts_snapshot(built.warehouse_path)
+    published = published_path(built.warehouse_path)
+    published_before = hashlib.sha256(published.read_bytes()).hexdigest()
     con = duckdb.connect(str(built.warehouse_path))
     try:
         # valid JSON, but not the PR numbers staging casts them to: that model fails
@@ -75,6 +79,7 @@ def test_failing_model_keeps_the_published_marts(built: Served) -> None:
     assert lines[-1].startswith(f"fourkeys: error: transform failed ({len(failing)} failing")
     assert "Traceback" not in result.stderr
     assert marts_snapshot(built.warehouse_path) == before
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == published_before
     con = duckdb.connect(str(built.warehouse_path), read_only=True)
     try:
         last = con.execute("select command, status, message from _runs "
