@@ -15,9 +15,13 @@ branch_commits as (
         and branches.branch = commits.branch
 ),
 
+{# parents named by commits of the same branch (a commit of another branch may name the head) #}
 parents as (
-    select distinct parents.repository, parents.parent_sha
+    select distinct parents.repository, branch_commits.branch, parents.parent_sha
     from {{ ref('stg_github__commit_parents') }} as parents
+    inner join branch_commits
+        on branch_commits.repository = parents.repository
+        and branch_commits.commit_sha = parents.commit_sha
 ),
 
 head_candidates as (
@@ -32,6 +36,7 @@ head_candidates as (
     from branch_commits
     left join parents
         on parents.repository = branch_commits.repository
+        and parents.branch = branch_commits.branch
         and parents.parent_sha = branch_commits.commit_sha
     where parents.parent_sha is null
 ),
