@@ -42,19 +42,7 @@ known_commits as (
 ),
 
 commit_changes as (
-    select service, change_id, commit_sha, deployment_id from changes where commit_sha is not null
-    union distinct
-    select changes.service, changes.change_id, pull_commits.commit_sha, changes.deployment_id
-    from changes
-    inner join {{ ref('stg_github__pull_request_commits') }} as pull_commits
-        on pull_commits.repository = changes.repository
-        and pull_commits.pull_request_number = changes.pull_request_number
-    union distinct
-    select changes.service, changes.change_id, links.commit_sha, changes.deployment_id
-    from changes
-    inner join {{ ref('stg_github__commit_pull_requests') }} as links
-        on links.repository = changes.repository
-        and links.pull_request_number = changes.pull_request_number
+    select * from {{ ref('int_commit_changes') }}
 ),
 
 tokens as (

@@ -13,22 +13,8 @@ known_commits as (
     select repository, commit_sha from {{ ref('stg_github__pull_request_commits') }}
 ),
 
-{# which change a commit belongs to: its own change (mainline commit or merge commit), or the PR
-   whose own commit it is #}
 commit_changes as (
-    select service, change_id, commit_sha from changes where commit_sha is not null
-    union distinct
-    select changes.service, changes.change_id, pull_commits.commit_sha
-    from changes
-    inner join {{ ref('stg_github__pull_request_commits') }} as pull_commits
-        on pull_commits.repository = changes.repository
-        and pull_commits.pull_request_number = changes.pull_request_number
-    union distinct
-    select changes.service, changes.change_id, links.commit_sha
-    from changes
-    inner join {{ ref('stg_github__commit_pull_requests') }} as links
-        on links.repository = changes.repository
-        and links.pull_request_number = changes.pull_request_number
+    select * from {{ ref('int_commit_changes') }}
 ),
 
 revert_texts as (
