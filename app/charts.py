@@ -8,10 +8,11 @@ import pandas as pd
 OUTCOMES = ["ok", "incident", "revert", "rollback", "request_errors", "several"]
 OUTCOME_COLOURS = ["#9e9e9e", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#000000"]
 STAGES = ["coding", "pickup", "review", "deploy"]
-WEEK = alt.X("week_start:T", title="week (Monday, UTC)", axis=alt.Axis(format="%b %d"))
-# bars need a band per week: the week as an ordinal day
+# the week as an ordinal day: bars get a band per week, and every chart labels the Mondays
+# (a temporal axis would place its ticks on Sundays)
 WEEK_BAND = alt.X("yearmonthdate(week_start):O", title="week (Monday, UTC)",
                   axis=alt.Axis(format="%b %d", labelAngle=0))
+WEEK = WEEK_BAND
 
 
 def deployments_per_week(weekly: pd.DataFrame) -> alt.Chart:
