@@ -125,7 +125,8 @@ spine as (
 final as (
     select
         spine.grain || '|' || coalesce(spine.team, '') || '|' || coalesce(spine.service, '')
-            || '|' || cast(spine.period_start as {{ dbt.type_string() }}) as metric_key,
+            || '|' || cast(cast(spine.period_start as date) as {{ dbt.type_string() }})
+            as metric_key,
         spine.grain,
         spine.team,
         spine.service,
