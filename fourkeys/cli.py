@@ -37,6 +37,9 @@ def _date_arg(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
+WAIT_HELP = "when another run holds the warehouse, wait for it (default: skip, exit 0)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fourkeys", description="The Four Keys (DORA metrics) per team.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -44,17 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("extract", help="pull GitHub/GHES/Heroku data into the warehouse")
     p.add_argument("--config")
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
     p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
     p.add_argument("--full-refresh", action="store_true", help="ignore watermarks")
 
     p = sub.add_parser("transform", help="build the marts with dbt and publish them")
     p.add_argument("--config")
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
     p.add_argument("--full-refresh", action="store_true", help="rebuild incremental marts whole")
     p.add_argument("--as-of", type=_date_arg, default=None,
                    help="end (exclusive) of dora_summary's trailing window; default today")
 
     p = sub.add_parser("run", help="extract + transform + publish")
     p.add_argument("--config")
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
     p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
     p.add_argument("--full-refresh", action="store_true",
                    help="ignore watermarks and rebuild incremental marts whole")
@@ -93,8 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     from fourkeys.logs import redact, setup_logging
 
     setup_logging(args.verbose)
+    from fourkeys.lock import AlreadyRunning
+
     try:
         return _dispatch(args)
+    except AlreadyRunning as exc:
+        print(f"fourkeys: another fourkeys command holds {exc.lock_path}; skipped "
+              "(nothing written; --wait waits for it)", file=sys.stderr)
+        return 0
     except FourKeysError as exc:
         print(f"fourkeys: error: {redact(exc.message)}", file=sys.stderr)
         return exc.exit_code
@@ -112,15 +124,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "extract":
         from fourkeys.commands import extract_command
 
-        return extract_command(args.config, since=args.since, full_refresh=args.full_refresh)
+        return extract_command(args.config, since=args.since, full_refresh=args.full_refresh,
+                               wait=args.wait)
     if args.command == "transform":
         from fourkeys.commands import transform_command
 
-        return transform_command(args.config, full_refresh=args.full_refresh, as_of=args.as_of)
+        return transform_command(args.config, full_refresh=args.full_refresh, as_of=args.as_of,
+                                 wait=args.wait)
     if args.command == "run":
         from fourkeys.commands import run_command
 
-        return run_command(args.config, since=args.since, full_refresh=args.full_refresh)
+        return run_command(args.config, since=args.since, full_refresh=args.full_refresh,
+                           wait=args.wait)
     if args.command == "fake-api":
         from fourkeys.commands import fake_api_command
 

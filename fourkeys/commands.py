@@ -9,8 +9,9 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from fourkeys.config import load_config
+from fourkeys.config import Config, load_config
 from fourkeys.errors import FourKeysError
+from fourkeys.lock import run_lock
 from fourkeys.pipeline import run_extract
 
 log = logging.getLogger("fourkeys")
@@ -29,8 +30,13 @@ def _progress(total: int) -> tuple[object | None, callable]:  # type: ignore[val
 
 
 def extract_command(config_path: str | None, *, since: datetime | None,
-                    full_refresh: bool) -> int:
+                    full_refresh: bool, wait: bool = False) -> int:
     config = load_config(config_path)
+    with run_lock(config.warehouse_path(), wait=wait):
+        return _extract(config, since=since, full_refresh=full_refresh)
+
+
+def _extract(config: Config, *, since: datetime | None, full_refresh: bool) -> int:
     units = len(config.repositories) + len({s.heroku_app for s in config.services
                                             if s.heroku_app})
     progress, on_done = _progress(units)
@@ -46,20 +52,24 @@ def extract_command(config_path: str | None, *, since: datetime | None,
 
 
 def transform_command(config_path: str | None, *, full_refresh: bool = False,
-                      as_of: date | None = None) -> int:
+                      as_of: date | None = None, wait: bool = False) -> int:
     from fourkeys.pipeline import run_transform
 
     config = load_config(config_path)
-    summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)
+    with run_lock(config.warehouse_path(), wait=wait):
+        summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)
     log.info(summary.line())
     return 0
 
 
 def run_command(config_path: str | None, *, since: datetime | None,
-                full_refresh: bool) -> int:
-    """extract → transform (which publishes the marts only after a green build)."""
-    extract_command(config_path, since=since, full_refresh=full_refresh)
-    return transform_command(config_path, full_refresh=full_refresh)
+                full_refresh: bool, wait: bool = False) -> int:
+    """extract → transform (which publishes the marts only after a green build), under one
+    lock so a second run never interleaves with this one."""
+    config = load_config(config_path)
+    with run_lock(config.warehouse_path(), wait=wait):
+        extract_command(config_path, since=since, full_refresh=full_refresh)
+        return transform_command(config_path, full_refresh=full_refresh)
 
 
 def fake_api_command(scenario: str, host: str, port: int, faults: str | None) -> int:
