@@ -6,6 +6,7 @@ Exit codes (contract): 0 ok, 1 user error, 2 partial/resumable, 3 internal error
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from datetime import UTC, date, datetime
@@ -43,6 +44,8 @@ WAIT_HELP = "when another run holds the warehouse, wait for it (default: skip, e
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="fourkeys", description="The Four Keys (DORA metrics) per team.")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log lines as text (default) or JSON lines")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("extract", help="pull GitHub/GHES/Heroku data into the warehouse")
@@ -98,25 +101,35 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from fourkeys.logs import redact, setup_logging
 
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, args.log_format)
     from fourkeys.lock import AlreadyRunning
+
+    def say(level: str, text: str) -> None:
+        """The command's last word: one line on stderr, a JSON object with --log-format json."""
+        text = redact(text)
+        if args.log_format == "json":
+            print(json.dumps({"level": level, "logger": "fourkeys", "message": text}),
+                  file=sys.stderr)
+        else:
+            prefix = {"error": "error: ", "internal": "internal error: "}.get(level, "")
+            print(f"fourkeys: {prefix}{text}", file=sys.stderr)
 
     try:
         return _dispatch(args)
     except AlreadyRunning as exc:
-        print(f"fourkeys: another fourkeys command holds {exc.lock_path}; skipped "
-              "(nothing written; --wait waits for it)", file=sys.stderr)
+        say("info", f"another fourkeys command holds {exc.lock_path}; skipped "
+            "(nothing written; --wait waits for it)")
         return 0
     except FourKeysError as exc:
-        print(f"fourkeys: error: {redact(exc.message)}", file=sys.stderr)
+        say("error", exc.message)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("fourkeys: interrupted; re-run to resume (nothing is lost)", file=sys.stderr)
+        say("info", "interrupted; re-run to resume (nothing is lost)")
         return 2
     except Exception as exc:  # a bug: still one line, with the trace at debug level
         log.debug("internal error", exc_info=True)
-        print(f"fourkeys: internal error: {type(exc).__name__}: {redact(str(exc))} "
-              "(re-run with -v for details and report it)", file=sys.stderr)
+        say("internal", f"{type(exc).__name__}: {exc} "
+            "(re-run with -v for details and report it)")
         return 3
 
 
