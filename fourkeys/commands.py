@@ -12,7 +12,7 @@ from pathlib import Path
 from fourkeys.config import Config, load_config
 from fourkeys.errors import FourKeysError
 from fourkeys.lock import run_lock
-from fourkeys.pipeline import run_extract
+from fourkeys.pipeline import preflight, run_extract
 
 log = logging.getLogger("fourkeys")
 
@@ -32,6 +32,7 @@ def _progress(total: int) -> tuple[object | None, callable]:  # type: ignore[val
 def extract_command(config_path: str | None, *, since: datetime | None,
                     full_refresh: bool, wait: bool = False) -> int:
     config = load_config(config_path)
+    preflight(config, extracts=True)
     with run_lock(config.warehouse_path(), wait=wait):
         return _extract(config, since=since, full_refresh=full_refresh)
 
@@ -56,6 +57,7 @@ def transform_command(config_path: str | None, *, full_refresh: bool = False,
     from fourkeys.pipeline import run_transform
 
     config = load_config(config_path)
+    preflight(config, extracts=False)
     with run_lock(config.warehouse_path(), wait=wait):
         summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)
     log.info(summary.line())
@@ -67,6 +69,7 @@ def run_command(config_path: str | None, *, since: datetime | None,
     """extract → transform (which publishes the marts only after a green build), under one
     lock so a second run never interleaves with this one."""
     config = load_config(config_path)
+    preflight(config, extracts=True)
     with run_lock(config.warehouse_path(), wait=wait):
         extract_command(config_path, since=since, full_refresh=full_refresh)
         return transform_command(config_path, full_refresh=full_refresh)

@@ -17,12 +17,24 @@ from fourkeys.warehouse.duckdb import DuckDBWarehouse
 log = logging.getLogger(__name__)
 
 
-def open_warehouse(config: Config) -> DuckDBWarehouse:
+def check_warehouse(config: Config) -> None:
     if config.warehouse.type != "duckdb":
         raise FourKeysError(
             f"{config.source_path}: [warehouse] type = {config.warehouse.type!r} is not "
             'supported yet; use type = "duckdb"'
         )
+
+
+def preflight(config: Config, *, extracts: bool) -> None:
+    """What a bad setup would fail on, checked before anything (the run lock included) is
+    written: the warehouse type, and the tokens when the command extracts."""
+    check_warehouse(config)
+    if extracts:
+        config.require_tokens()
+
+
+def open_warehouse(config: Config) -> DuckDBWarehouse:
+    check_warehouse(config)
     return DuckDBWarehouse(config.warehouse_path())
 
 
