@@ -16,12 +16,6 @@ services as (
     select * from {{ ref('int_services') }}
 ),
 
-known_commits as (
-    select repository, commit_sha from {{ ref('stg_github__commits') }}
-    union distinct
-    select repository, commit_sha from {{ ref('stg_github__pull_request_commits') }}
-),
-
 with_service as (
     select
         unioned.*,
@@ -34,32 +28,18 @@ with_service as (
 ),
 
 {# a short sha (Heroku's `Deploy 1a2b3c4`) → the one extracted commit it is a prefix of #}
-prefix_matches as (
-    select
-        with_service.service,
-        with_service.native_id,
-        min(known_commits.commit_sha) as commit_sha,
-        count(distinct known_commits.commit_sha) as matches
-    from with_service
-    inner join known_commits
-        on known_commits.repository = with_service.repository
-        and substr(known_commits.commit_sha, 1, 7) = substr(with_service.commit_ref, 1, 7)
-        and {{ fourkeys.starts_with('known_commits.commit_sha', 'with_service.commit_ref') }}
-    where length(with_service.commit_ref) between 7 and 39
-    group by with_service.service, with_service.native_id
+named_commits as (
+    {{ fourkeys.commits_named_by('with_service', 'commit_ref', ['service', 'native_id']) }}
 ),
 
 resolved as (
     select
         with_service.*,
-        case
-            when prefix_matches.matches = 1 then prefix_matches.commit_sha
-            else with_service.commit_ref
-        end as commit_sha
+        coalesce(named_commits.commit_sha, with_service.commit_ref) as commit_sha
     from with_service
-    left join prefix_matches
-        on prefix_matches.service = with_service.service
-        and prefix_matches.native_id = with_service.native_id
+    left join named_commits
+        on named_commits.service = with_service.service
+        and named_commits.native_id = with_service.native_id
 ),
 
 positioned as (

@@ -35,12 +35,6 @@ incidents as (
         on services.service = unioned.service
 ),
 
-known_commits as (
-    select repository, commit_sha from {{ ref('stg_github__commits') }}
-    union distinct
-    select repository, commit_sha from {{ ref('stg_github__pull_request_commits') }}
-),
-
 commit_changes as (
     select * from {{ ref('int_commit_changes') }}
 ),
@@ -53,14 +47,7 @@ tokens as (
 
 {# a token names a commit when it is a full sha or a prefix of exactly one known commit #}
 named_commits as (
-    select tokens.incident_id, tokens.service, min(known_commits.commit_sha) as commit_sha
-    from tokens
-    inner join known_commits
-        on known_commits.repository = tokens.repository
-        and substr(known_commits.commit_sha, 1, 7) = substr(tokens.token, 1, 7)
-        and {{ fourkeys.starts_with('known_commits.commit_sha', 'tokens.token') }}
-    group by tokens.incident_id, tokens.service, tokens.token
-    having count(distinct known_commits.commit_sha) = 1
+    {{ fourkeys.commits_named_by('tokens', 'token', ['incident_id', 'service']) }}
 ),
 
 {# several named commits: the most recent deployment among them is the cause #}

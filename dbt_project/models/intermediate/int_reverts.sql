@@ -7,12 +7,6 @@ with changes as (
     select * from {{ ref('int_change_deployments') }}
 ),
 
-known_commits as (
-    select repository, commit_sha from {{ ref('stg_github__commits') }}
-    union distinct
-    select repository, commit_sha from {{ ref('stg_github__pull_request_commits') }}
-),
-
 commit_changes as (
     select * from {{ ref('int_commit_changes') }}
 ),
@@ -49,14 +43,7 @@ named_shas as (
 
 {# a named sha counts when it is a full sha or the prefix of exactly one known commit #}
 named_commits as (
-    select named_shas.service, named_shas.change_id, min(known_commits.commit_sha) as commit_sha
-    from named_shas
-    inner join known_commits
-        on known_commits.repository = named_shas.repository
-        and substr(known_commits.commit_sha, 1, 7) = substr(named_shas.reverted_ref, 1, 7)
-        and {{ fourkeys.starts_with('known_commits.commit_sha', 'named_shas.reverted_ref') }}
-    group by named_shas.service, named_shas.change_id, named_shas.reverted_ref
-    having count(distinct known_commits.commit_sha) = 1
+    {{ fourkeys.commits_named_by('named_shas', 'reverted_ref', ['service', 'change_id']) }}
 ),
 
 by_sha as (
