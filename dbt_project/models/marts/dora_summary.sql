@@ -24,45 +24,29 @@ entities as (
 ),
 
 {# every fact in the window, once per grain it belongs to #}
-deployments as (
-    select
-        entities.grain, entities.team, entities.service,
-        d.deployed_at, cast(d.deployed_at as date) as deployed_day, d.is_failure, d.is_remediation
-    from {{ ref('fct_deployments') }} as d
+{%- set facts = {
+    'deployments': (ref('fct_deployments'), 'deployed_at',
+                    'f.deployed_at, cast(f.deployed_at as date) as deployed_day, '
+                    ~ 'f.is_failure, f.is_remediation', 'true'),
+    'changes': (ref('fct_changes'), 'deployed_at', 'f.lead_time_seconds',
+                'f.lead_time_seconds is not null'),
+    'incidents': (ref('fct_incidents'), 'started_at', 'f.restore_seconds',
+                  'f.restore_seconds is not null'),
+} %}
+{% for name, (relation, at, columns, condition) in facts.items() %}
+{{ name }} as (
+    select entities.grain, entities.team, entities.service, {{ columns }}
+    from {{ relation }} as f
     cross join window_bounds
     inner join entities
-        on (entities.grain = 'service' and entities.service = d.service)
-        or (entities.grain = 'team' and entities.team = d.team)
+        on (entities.grain = 'service' and entities.service = f.service)
+        or (entities.grain = 'team' and entities.team = f.team)
         or entities.grain = 'organisation'
-    where cast(d.deployed_at as date) >= window_bounds.window_start
-        and cast(d.deployed_at as date) < window_bounds.window_end
+    where cast(f.{{ at }} as date) >= window_bounds.window_start
+        and cast(f.{{ at }} as date) < window_bounds.window_end
+        and {{ condition }}
 ),
-
-changes as (
-    select entities.grain, entities.team, entities.service, c.lead_time_seconds
-    from {{ ref('fct_changes') }} as c
-    cross join window_bounds
-    inner join entities
-        on (entities.grain = 'service' and entities.service = c.service)
-        or (entities.grain = 'team' and entities.team = c.team)
-        or entities.grain = 'organisation'
-    where cast(c.deployed_at as date) >= window_bounds.window_start
-        and cast(c.deployed_at as date) < window_bounds.window_end
-        and c.lead_time_seconds is not null
-),
-
-incidents as (
-    select entities.grain, entities.team, entities.service, i.restore_seconds
-    from {{ ref('fct_incidents') }} as i
-    cross join window_bounds
-    inner join entities
-        on (entities.grain = 'service' and entities.service = i.service)
-        or (entities.grain = 'team' and entities.team = i.team)
-        or entities.grain = 'organisation'
-    where cast(i.started_at as date) >= window_bounds.window_start
-        and cast(i.started_at as date) < window_bounds.window_end
-        and i.restore_seconds is not null
-),
+{% endfor %}
 
 {# deploy days in each of the 12 weeks of the window (zero-filled), for the median week #}
 weeks as (
