@@ -87,6 +87,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--faults", default=None, help="e.g. 502@graphql:3,429@rest:1")
 
+    p = sub.add_parser("doctor", help="check config, tokens, sources, warehouse and dbt")
+    p.add_argument("--config")
+
+    p = sub.add_parser("incident-bot", help="serve the Slack incident bot")
+    p.add_argument("--config")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3000)
+
+    p = sub.add_parser("import-incidents",
+                       help="import incidents (Slack bot, PagerDuty, CSV) into the warehouse")
+    p.add_argument("--config")
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
+
+    p = sub.add_parser("import-requests",
+                       help="count requests and 5xx per service and minute from request logs")
+    p.add_argument("--config")
+    p.add_argument("--wait", action="store_true", help=WAIT_HELP)
+    p.add_argument("--service", help="the service of lines that name none ([requests] service)")
+    p.add_argument("--format", dest="log_format_of_files", choices=("auto", "json", "combined"),
+                   default="auto", help="JSON lines or the nginx/Apache combined format")
+    p.add_argument("files", nargs="+", metavar="FILE")
+
     p = sub.add_parser("demo", help="generate an organisation, serve it, extract it")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--dir", default="data/demo", help="where the demo config and warehouse go")
@@ -170,6 +192,23 @@ def _dispatch(args: argparse.Namespace) -> int:
         from fourkeys.commands import docs_command
 
         return docs_command(args.config, args.port)
+    if args.command == "doctor":
+        from fourkeys.doctor import doctor_command
+
+        return doctor_command(args.config)
+    if args.command == "incident-bot":
+        from fourkeys.commands import incident_bot_command
+
+        return incident_bot_command(args.config, args.host, args.port)
+    if args.command == "import-incidents":
+        from fourkeys.commands import import_incidents_command
+
+        return import_incidents_command(args.config, wait=args.wait)
+    if args.command == "import-requests":
+        from fourkeys.commands import import_requests_command
+
+        return import_requests_command(args.config, args.files, service=args.service,
+                                       file_format=args.log_format_of_files, wait=args.wait)
     raise FourKeysError(f"unknown command {args.command}")  # pragma: no cover
 
 

@@ -147,6 +147,42 @@ def docs_command(config_path: str | None, port: int) -> int:
     return 0
 
 
+def incident_bot_command(config_path: str | None, host: str, port: int) -> int:
+    """Serve the Slack incident bot (blocks until stopped)."""
+    from incidents.bot.app import serve
+
+    config = load_config(config_path)
+    serve(config, host, port)
+    return 0
+
+
+def import_incidents_command(config_path: str | None, *, wait: bool = False) -> int:
+    """Import the configured incident sources (Slack bot, PagerDuty, CSV) — also part of
+    `extract`/`run`."""
+    from fourkeys.pipeline import run_import_incidents
+
+    config = load_config(config_path)
+    preflight(config, extracts=False)
+    with run_lock(config.warehouse_path(), wait=wait):
+        summary = run_import_incidents(config)
+    log.info(summary.line())
+    return 0
+
+
+def import_requests_command(config_path: str | None, files: list[str], *,
+                            service: str | None, file_format: str, wait: bool = False) -> int:
+    """Request logs → per-service per-minute request/5xx counts in the warehouse."""
+    from fourkeys.pipeline import run_import_requests
+
+    config = load_config(config_path)
+    preflight(config, extracts=False)
+    with run_lock(config.warehouse_path(), wait=wait):
+        summary = run_import_requests(config, [Path(f) for f in files], service=service,
+                                      file_format=file_format)
+    log.info(summary.line())
+    return 0
+
+
 def demo_command(directory: str, port: int, seed: int, *,
                  dashboard_port: int | None = None) -> int:
     """Generate an organisation, serve it on 127.0.0.1, and extract it into DuckDB (no token)."""

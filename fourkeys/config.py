@@ -95,7 +95,49 @@ class PagerDutyConfig(_TokenSection):
 
 class SlackConfig(_Section):
     api_url: str = "https://slack.com/api/"
-    bot_database: str = "data/incident_bot.sqlite"
+    bot_database: str = "data/incident_bot.sqlite"  # or a postgresql:// URL
+    channel: str = "#incidents"  # where the bot opens one thread per incident
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        return value if value.endswith("/") else value + "/"
+
+
+class NoticesConfig(_Section):
+    """Slack incoming-webhook notices of runs; the URL is a secret, so only its variable's
+    name is here."""
+
+    webhook_env: str = "FOURKEYS_SLACK_WEBHOOK_URL"
+    on_failure: bool = True
+    on_success: bool = False
+
+    @field_validator("webhook_env")
+    @classmethod
+    def _env(cls, value: str) -> str:
+        if value.startswith(("http://", "https://")) or not ENV_NAME_RE.match(value):
+            raise ValueError(
+                "must be the NAME of an environment variable that holds the webhook URL, "
+                "e.g. FOURKEYS_SLACK_WEBHOOK_URL (the URL is a secret; keep it out of the file)"
+            )
+        return value
+
+    def webhook_url(self) -> str | None:
+        return os.environ.get(self.webhook_env, "").strip() or None
+
+
+class RequestsConfig(_Section):
+    """Request logs → per-minute counts → a deployment is `degraded` when its 5xx ratio rose
+    significantly after it (failure signal "request_errors")."""
+
+    service: str | None = None  # for logs that name no service (the combined format)
+    service_field: str = "service"  # JSON lines: the field that names the service
+    window_minutes: int = Field(default=30, ge=1, le=1440)
+    p_value: float = Field(default=0.01, gt=0, lt=0.5)
+    min_margin: float = Field(default=0.02, ge=0, lt=1)  # absolute rise of the 5xx ratio
+    min_requests: int = Field(default=50, ge=1)  # in each window, else no verdict
 
 
 class ServiceConfig(_Section):
@@ -159,10 +201,13 @@ class ServiceConfig(_Section):
 
 class IncidentSourceConfig(_Section):
     type: str
-    repository: str | None = None
-    label: str = "incident"
-    service: str | None = None
-    path: str | None = None
+    repository: str | None = None  # github_issues
+    label: str = "incident"  # github_issues
+    service: str | None = None  # default service for records that name none
+    path: str | None = None  # csv: a .csv or .jsonl file (relative to the config file)
+    # pagerduty: read only this PagerDuty service (id or name); its incidents go to `service`.
+    # Without it every incident is read and goes to the fourkeys service of the same name,
+    # else to `service`.
     pagerduty_service: str | None = None
 
     @field_validator("type")
@@ -179,6 +224,8 @@ class IncidentSourceConfig(_Section):
                 raise ValueError('type "github_issues" needs repository = "owner/name"')
             if not REPO_RE.match(self.repository):
                 raise ValueError("repository must be 'owner/name', e.g. 'acme/checkout'")
+        if self.type == "csv" and not self.path:
+            raise ValueError('type "csv" needs path = "incidents.csv" (or a .jsonl file)')
         return self
 
 
@@ -204,6 +251,8 @@ class Config(_Section):
     heroku: HerokuConfig | None = None
     pagerduty: PagerDutyConfig | None = None
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    notices: NoticesConfig = Field(default_factory=NoticesConfig)
+    requests: RequestsConfig = Field(default_factory=RequestsConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
     incident_sources: list[IncidentSourceConfig] = Field(default_factory=list)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
@@ -223,10 +272,22 @@ class Config(_Section):
         return list(seen)
 
     def warehouse_path(self) -> Path:
-        path = Path(self.warehouse.path)
+        return self.resolve_path(self.warehouse.path)
+
+    def resolve_path(self, value: str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        path = Path(value)
         if not path.is_absolute() and self.source_path is not None:
             path = self.source_path.parent / path
         return path
+
+    def bot_database_url(self) -> str:
+        """[slack] bot_database as an SQLAlchemy URL: a postgresql:// URL as is, else an
+        SQLite file resolved next to the config file."""
+        value = self.slack.bot_database
+        if "://" in value:
+            return value
+        return f"sqlite:///{self.resolve_path(value).resolve()}"
 
     def github_token(self) -> str:
         return _token(self.github.token_env, "github", self.source_path)
@@ -238,12 +299,21 @@ class Config(_Section):
             )
         return _token(self.heroku.token_env, "heroku", self.source_path)
 
+    def pagerduty_token(self) -> str:
+        if self.pagerduty is None:
+            raise FourKeysError(
+                f"{self.source_path}: [pagerduty] is missing; add api_url and token_env"
+            )
+        return _token(self.pagerduty.token_env, "pagerduty", self.source_path)
+
     def require_tokens(self) -> None:
         """Check every token `extract` will need, so a missing one fails before anything is
         written (not halfway through the run, after the warehouse was opened)."""
         self.github_token()
         if any(s.deployment_source == "heroku_releases" for s in self.services):
             self.heroku_token()
+        if any(s.type == "pagerduty" for s in self.incident_sources):
+            self.pagerduty_token()
 
 
 def _token(env_name: str, section: str, where: Path | None) -> str:
@@ -384,3 +454,8 @@ def _check_consistency(config: Config, path: Path) -> None:
                 f"{path}: incident_sources[{index}] is pagerduty but [pagerduty] is missing; "
                 "add [pagerduty] with api_url and token_env"
             )
+    if config.requests.service and config.requests.service not in names:
+        raise FourKeysError(
+            f'{path}: requests.service "{config.requests.service}" is not a configured '
+            "service; use one of the [[services]] names"
+        )

@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from extractors.run import ExtractSummary, extract
 from extractors.tables import ALL_TABLES
@@ -13,6 +14,7 @@ from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
 from fourkeys.transform import TransformSummary, build_marts
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
+from incidents.tables import INCIDENT_TABLES
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,31 @@ def run_transform(config: Config, *, full_refresh: bool = False,
     empty), so the dbt sources resolve even before the first extract."""
     warehouse = open_warehouse(config)
     try:
-        warehouse.ensure_tables(ALL_TABLES)
+        warehouse.ensure_tables((*ALL_TABLES, *INCIDENT_TABLES))
     finally:
         warehouse.close()
     return build_marts(config, full_refresh=full_refresh, as_of=as_of)
+
+
+def run_import_incidents(config: Config):  # type: ignore[no-untyped-def]
+    """The imported incident sources (Slack bot database, PagerDuty, CSV/JSONL files)."""
+    from incidents.run import import_incidents
+
+    warehouse = open_warehouse(config)
+    try:
+        return import_incidents(config, warehouse)
+    finally:
+        warehouse.close()
+
+
+def run_import_requests(config: Config, files: list[Path], *, service: str | None,
+                        file_format: str):  # type: ignore[no-untyped-def]
+    """Request logs → raw_request_counts; nothing is written unless every file parses."""
+    from incidents.requests import import_request_logs
+
+    warehouse = open_warehouse(config)
+    try:
+        return import_request_logs(config, warehouse, files, service=service,
+                                   file_format=file_format)
+    finally:
+        warehouse.close()
