@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -33,11 +34,12 @@ def extract_command(config_path: str | None, *, since: datetime | None,
                     full_refresh: bool, wait: bool = False) -> int:
     config = load_config(config_path)
     preflight(config, extracts=True)
-    with run_lock(config.warehouse_path(), wait=wait):
-        return _extract(config, since=since, full_refresh=full_refresh)
+    with run_lock(config.warehouse_path(), wait=wait), _noticed(config, "extract") as last:
+        last.append(_extract(config, since=since, full_refresh=full_refresh))
+    return 0
 
 
-def _extract(config: Config, *, since: datetime | None, full_refresh: bool) -> int:
+def _extract(config: Config, *, since: datetime | None, full_refresh: bool) -> str:
     units = len(config.repositories) + len({s.heroku_app for s in config.services
                                             if s.heroku_app})
     progress, on_done = _progress(units)
@@ -48,31 +50,61 @@ def _extract(config: Config, *, since: datetime | None, full_refresh: bool) -> i
     else:
         summary = run_extract(config, since=since, full_refresh=full_refresh,
                               on_unit_done=on_done)
-    log.info(summary.line())
-    return 0
+    line = summary.line()
+    log.info(line)
+    return line
 
 
 def transform_command(config_path: str | None, *, full_refresh: bool = False,
                       as_of: date | None = None, wait: bool = False) -> int:
-    from fourkeys.pipeline import run_transform
-
     config = load_config(config_path)
     preflight(config, extracts=False)
-    with run_lock(config.warehouse_path(), wait=wait):
-        summary = run_transform(config, full_refresh=full_refresh, as_of=as_of)
-    log.info(summary.line())
+    with run_lock(config.warehouse_path(), wait=wait), _noticed(config, "transform") as last:
+        last.append(_transform(config, full_refresh=full_refresh, as_of=as_of))
     return 0
+
+
+def _transform(config: Config, *, full_refresh: bool, as_of: date | None) -> str:
+    from fourkeys.pipeline import run_transform
+
+    line = run_transform(config, full_refresh=full_refresh, as_of=as_of).line()
+    log.info(line)
+    return line
 
 
 def run_command(config_path: str | None, *, since: datetime | None,
                 full_refresh: bool, wait: bool = False) -> int:
     """extract → transform (which publishes the marts only after a green build), under one
-    lock so a second run never interleaves with this one."""
+    lock so a second run never interleaves with this one; one notice for the whole run."""
     config = load_config(config_path)
     preflight(config, extracts=True)
-    with run_lock(config.warehouse_path(), wait=wait):
-        extract_command(config_path, since=since, full_refresh=full_refresh)
-        return transform_command(config_path, full_refresh=full_refresh)
+    with run_lock(config.warehouse_path(), wait=wait), _noticed(config, "run") as last:
+        extracted = _extract(config, since=since, full_refresh=full_refresh)
+        transformed = _transform(config, full_refresh=full_refresh, as_of=None)
+        last.append(f"{extracted}; {transformed}")
+    return 0
+
+
+@contextlib.contextmanager
+def _noticed(config: Config, command: str) -> Iterator[list[str]]:
+    """Send the run's Slack notice ([notices]) once, whatever way the block ends; a skipped run
+    (another holds the lock) never gets here, an interrupted one sends nothing."""
+    from fourkeys.notices import RunOutcome, notify
+
+    last: list[str] = []
+    try:
+        yield last
+    except FourKeysError as exc:
+        status = "partial" if exc.exit_code == 2 else "failed"
+        notify(config, RunOutcome(command, status, exc.message))
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:
+        notify(config, RunOutcome(command, "failed", f"internal error {type(exc).__name__}: "
+                                  f"{exc}"))
+        raise
+    notify(config, RunOutcome(command, "success", last[-1] if last else "done"))
 
 
 def fake_api_command(scenario: str, host: str, port: int, faults: str | None) -> int:
