@@ -119,3 +119,19 @@ def table_snapshot(path: Path, exclude: tuple[str, ...] = ("_runs",)) -> dict[st
         return out
     finally:
         con.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The bad-input corpus prints its size by kind (this root conftest is the one the xdist
+    controller loads, so the count covers every worker)."""
+    from collections import Counter
+
+    by_file: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("passed", []):
+        parts = report.nodeid.split("::")[0].split("/")
+        if report.when == "call" and len(parts) == 3 and parts[1] == "bad_inputs":
+            by_file[parts[2].removeprefix("test_bad_").removesuffix(".py")] += 1
+    if by_file:
+        kinds = ", ".join(f"{name} {count}" for name, count in sorted(by_file.items()))
+        terminalreporter.write_line(
+            f"bad inputs: {sum(by_file.values())} cases passed ({kinds})")
