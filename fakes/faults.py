@@ -10,14 +10,14 @@ KIND
                            (default 1), body "API rate limit exceeded for …"
     ``429``                429 + ``retry-after: 1``
     ``500`` ``502`` ``503`` a server error with the service's error body
-    ``401``                Bad credentials (GitHub) / unauthorized (Heroku)
+    ``401``                Bad credentials (GitHub) / unauthorized (Heroku, PagerDuty)
     ``malformed``          200 whose JSON body is cut in half
     ``slow=SECONDS``       sleep SECONDS, then answer normally
 CHANNEL
-    ``rest`` | ``graphql`` | ``heroku`` | ``any``
+    ``rest`` | ``graphql`` | ``heroku`` | ``pagerduty`` | ``any``
 WHEN
     ``N`` (the Nth request on that channel, 1-based), ``N-M`` (inclusive), ``N+`` (N and after).
-    For ``any``, N counts every request the fake serves across the three channels.
+    For ``any``, N counts every request the fake serves across all channels.
 
 The first item that matches a request wins. `malformed` and `slow` answer with a real 200, so they
 spend rate limit like any 200; every other fault answers before the budget is touched, as GitHub
@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-CHANNELS = ("rest", "graphql", "heroku", "any")
+CHANNELS = ("rest", "graphql", "heroku", "pagerduty", "any")
 KINDS = (
     "secondary_403",
     "primary_403",
@@ -181,6 +181,8 @@ def fault_answer(
     now = time.time() if now is None else now
     if channel == "heroku":
         return _heroku_answer(fault)
+    if channel == "pagerduty":
+        return _pagerduty_answer(fault)
     kind = fault.kind
     support = (
         f"If you reach out to GitHub Support for help, please include the request ID {request_id}."
@@ -246,3 +248,15 @@ def _heroku_answer(fault: Fault) -> FaultAnswer:
     return FaultAnswer(
         int(kind), {"id": "internal_server_error", "message": "Internal server error."}, {}
     )
+
+
+def _pagerduty_answer(fault: Fault) -> FaultAnswer:
+    """PagerDuty's error object; its one rate limit answers 429 (no Retry-After header)."""
+    kind = fault.kind
+    if kind in ("secondary_403", "primary_403", "429"):
+        return FaultAnswer(429, {"error": {"message": "Rate Limit Exceeded", "code": 2020}}, {})
+    if kind == "401":
+        return FaultAnswer(401, {"error": {"message": "Authentication required", "code": 2006}},
+                           {})
+    return FaultAnswer(int(kind), {"error": {"message": "Internal Server Error", "code": 2000}},
+                       {})

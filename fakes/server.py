@@ -5,11 +5,12 @@ Routes
     GitHub REST       GET  /…            and the same under /api/v3 (GHES)
     GitHub GraphQL    POST /graphql      and POST /api/graphql (GHES)
     Heroku            GET  /heroku/apps/{app}[/releases[/{release}]|/slugs/{slug}]
+    PagerDuty         GET  /pagerduty/incidents[/{id}[/log_entries]], /pagerduty/services[/{id}]
     stats             GET  /_fake/stats, POST /_fake/stats/reset
     health            GET  /healthz
 
-Every request on a channel (rest, graphql, heroku) is counted first; its ordinal drives the
-fault plan; then the channel's own auth, budget and handler run.
+Every request on a channel (rest, graphql, heroku, pagerduty) is counted first; its ordinal
+drives the fault plan; then the channel's own auth, budget and handler run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from fakes.faults import Fault, FaultPlan, fault_answer
 from fakes.heroku import HEROKU_ROUTES, HerokuService
+from fakes.pagerduty import PAGERDUTY_ROUTES, PagerDutyService
 from fakes.ratelimit import RateLimits
 from fakes.rest import (
     ACCOUNT_ROUTES,
@@ -75,7 +77,8 @@ class Stats:
     def count(self, channel: str, key: str) -> tuple[int, int]:
         """Count one request; returns its ordinal on `channel` and across all channels."""
         with self._lock:
-            self.requests[channel] += 1
+            # pagerduty is counted from its first request on (older snapshots lack it)
+            self.requests[channel] = self.requests.get(channel, 0) + 1
             self.total += 1
             self.routes[key] = self.routes.get(key, 0) + 1
             return self.requests[channel], self.total
@@ -112,6 +115,7 @@ class _AppState:
     stats: Stats
     rest: RestService
     heroku: HerokuService
+    pagerduty: PagerDutyService
     _graphql: Any | None = None
     _graphql_loaded: bool = False
     _graphql_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -147,6 +151,9 @@ def _fault_response(st: _AppState, fault: Fault, channel: str) -> Response:
     if channel == "heroku":
         headers = {"ratelimit-remaining": str(st.heroku.remaining(False)), **answer.headers}
         return Response(dumps(answer.body), answer.status, headers, media_type="application/json")
+    if channel == "pagerduty":
+        return Response(dumps(answer.body), answer.status, answer.headers,
+                        media_type="application/json")
     resource = "graphql" if channel == "graphql" else "core"
     headers = {
         **st.rate_limits.peek(resource).headers(),
@@ -266,6 +273,7 @@ def create_app(
         stats=stats,
         rest=RestService(scenario, rate_limits, on_not_modified=stats.not_modified),
         heroku=HerokuService(scenario),
+        pagerduty=PagerDutyService(scenario),
     )
 
     async def stats_endpoint(request: Request) -> Response:
@@ -299,6 +307,14 @@ def create_app(
             return st.heroku.respond(request, template)
 
         routes.append(Route(template, _gated(st, "heroku", "GET " + template, heroku_inner)))
+    for template in PAGERDUTY_ROUTES:
+
+        def pagerduty_inner(request: Request, template: str = template) -> Response:
+            return st.pagerduty.respond(request, template)
+
+        routes.append(
+            Route(template, _gated(st, "pagerduty", "GET " + template, pagerduty_inner))
+        )
     routes.append(
         Route(
             "/heroku/{path:path}", _gated(st, "heroku", "GET /heroku/<unknown>", _heroku_not_found)
@@ -403,6 +419,7 @@ def serve(
     log.info("  [github] api_url = %s            (GraphQL %s/graphql)", base, base)
     log.info("  [github] api_url = %s/api/v3     (GHES; GraphQL %s/api/graphql)", base, base)
     log.info("  [heroku] api_url = %s/heroku", base)
+    log.info("  [pagerduty] api_url = %s/pagerduty", base)
     log.info("  stats: %s/_fake/stats   health: %s/healthz", base, base)
     if faults:
         log.info("  faults: %s", faults.spec)

@@ -195,6 +195,8 @@ def import_incidents_command(config_path: str | None, *, wait: bool = False) -> 
 
     config = load_config(config_path)
     preflight(config, extracts=False)
+    if any(s.type == "pagerduty" for s in config.incident_sources):
+        config.pagerduty_token()  # a missing token fails before the warehouse is created
     with run_lock(config.warehouse_path(), wait=wait):
         summary = run_import_incidents(config)
     log.info(summary.line())

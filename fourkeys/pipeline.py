@@ -55,6 +55,13 @@ def run_extract(
     try:
         summary = extract(config, warehouse, since=since, full_refresh=full_refresh,
                           on_unit_done=on_unit_done)
+        # the imported incident sources (bot, PagerDuty, CSV) after GitHub/Heroku, same run
+        from incidents.run import import_incidents
+
+        incidents = import_incidents(config, warehouse, since=since, full_refresh=full_refresh)
+        if incidents.total_rows:
+            summary.rows["raw_incidents"] += incidents.total_rows
+        summary.stats.requests.update(incidents.requests)
     except FourKeysError as exc:
         run.update(status="partial" if exc.exit_code == 2 else "failed",
                    ended_at=datetime.now(UTC), message=exc.message)

@@ -1,5 +1,6 @@
-{# Incidents from every configured source (GitHub issues today; the bot, PagerDuty and CSV
-   importers add their models here), with restore time and the deployment that caused them.
+{# Incidents from every configured source (GitHub issues; the Slack bot, PagerDuty and CSV/JSONL
+   importers through int_incidents__imported), with restore time and the deployment that caused
+   them.
 
    Attribution, in order: (1) cause_commit — the text names a full sha or a unique prefix (7+) of
    a commit of the service's repository → the deployment that first shipped that commit's change;
@@ -8,6 +9,8 @@
    deployment and within attribution_window_days. #}
 with unioned as (
     select * from {{ ref('int_incidents__github_issues') }}
+    union all
+    select * from {{ ref('int_incidents__imported') }}
 ),
 
 services as (
