@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
         "dora_year": config.metrics.dora_year,
         "failure_signals": list(config.metrics.failure_signals),
         "as_of": as_of.isoformat() if as_of else None,
+        "request_window_minutes": config.requests.window_minutes,
+        # the SQL compares z with a constant: the one-sided critical value of [requests] p_value
+        "request_z_critical": statistics.NormalDist().inv_cdf(1 - config.requests.p_value),
+        "request_min_margin": config.requests.min_margin,
+        "request_min_requests": config.requests.min_requests,
     }
 
 
@@ -95,12 +101,19 @@ def run_dbt(args: list[str], warehouse: Path) -> Any:
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
     # dbt's own console output off: `transform` prints one line per failure itself; the full
     # log stays in <warehouse dir>/dbt/logs/dbt.log
-    return dbtRunner().invoke([*args, "--log-level", "none", "--log-level-file", "info",
-                               "--no-use-colors"])
+    try:
+        return dbtRunner().invoke([*args, "--log-level", "none", "--log-level-file", "info",
+                                   "--no-use-colors"])
+    finally:
+        # dbt-duckdb keeps its connection, and with it DuckDB's lock on the warehouse file,
+        # until the process exits; release it now, or a `run --wait` that gets the run lock as
+        # this command returns finds the file still locked and fails
+        DuckDBConnectionManager.close_all_connections()
 
 
 def _failures(result: Any) -> tuple[int, int, list[str]]:
@@ -148,7 +161,10 @@ def config_fingerprint(config: Config) -> str:
 def _last_fingerprint(path: Path) -> str | None:
     import duckdb
 
-    con = duckdb.connect(str(path), read_only=True)
+    # read-write like dbt's own connection: DuckDB refuses a second configuration of one file
+    # in a process, and dbt-duckdb keeps its connection open after a build (a second transform
+    # in the same process, as in a test or `demo`, failed on read_only=True)
+    con = duckdb.connect(str(path))
     try:
         row = con.execute(
             "select counts->>'config_fingerprint' from _runs where command = 'transform' "

@@ -81,7 +81,7 @@ VARS: dict[str, Any] = {
     "incident_sources": INCIDENT_SOURCES,
     "attribution_window_days": 7,
     "dora_year": 2024,
-    "failure_signals": ["incidents", "reverts", "rollbacks"],
+    "failure_signals": ["incidents", "reverts", "rollbacks", "request_errors"],
     "as_of": "2026-03-01",
 }
 

@@ -1,6 +1,7 @@
 {# Why a deployment failed: one row per (deployment, cause), for the causes enabled in
    `failure_signals`. evidence_at is when the failure became known (incident start, revert merge,
-   rollback deployment); incremental marts re-read deployments with new evidence. #}
+   rollback deployment, the end of a request-error rise); incremental marts re-read deployments
+   with new evidence. #}
 {% set signals = var('failure_signals') %}
 with deployments as (
     select * from {{ ref('int_deployments') }}
@@ -38,6 +39,14 @@ causes as (
         on previous.service = rollbacks.service
         and previous.deployment_number = rollbacks.deployment_number - 1
     where rollbacks.is_rollback
+    {% endif %}
+
+    {% if 'request_errors' in signals %}
+    union all
+    {# its 5xx ratio rose significantly after it (int_deployment_request_signal's z-test) #}
+    select signal.deployment_id, 'request_errors', signal.evidence_at
+    from {{ ref('int_deployment_request_signal') }} as signal
+    where signal.is_degraded
     {% endif %}
 ),
 

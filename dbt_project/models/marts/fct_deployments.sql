@@ -95,6 +95,22 @@ joined as (
         on remediation_recovery.deployment_id = deployments.deployment_id
 ),
 
+{% if is_incremental() %}
+{# deployments whose failure causes differ from what the table holds, however old: evidence that
+   arrives late (a request log imported weeks after the deployment, re-imported without the
+   spike, an incident filed late) changes the verdict, not only recent deployments. Also any
+   deployment not in the table yet (a backfill older than the lookback). #}
+changed_verdicts as (
+    select joined.deployment_id
+    from joined
+    left join {{ this }} as built
+        on built.deployment_id = joined.deployment_id
+    where built.deployment_id is null
+        or array_to_string(built.failure_causes, ',')
+            != coalesce(array_to_string(joined.failure_causes, ','), '')
+),
+{% endif %}
+
 final as (
     select
         deployment_id,
@@ -115,7 +131,8 @@ final as (
         {{ fourkeys.span_seconds('deployed_at', 'recovered_at') }} as recovery_seconds
     from joined
     {% if is_incremental() %}
-    {# rewrite recent deployments, and older ones whose failure or recovery became known since #}
+    {# rewrite recent deployments, older ones whose failure or recovery became known since, and
+       any whose failure causes changed #}
     cross join (
         select {{ fourkeys.add_days('max(deployed_at)', -var('incremental_lookback_days')) }}
             as rewrite_from
@@ -124,6 +141,7 @@ final as (
     where deployed_at >= cutoff.rewrite_from
         or last_evidence_at >= cutoff.rewrite_from
         or recovered_at >= cutoff.rewrite_from
+        or deployment_id in (select deployment_id from changed_verdicts)
     {% endif %}
 )
 
