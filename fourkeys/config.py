@@ -12,9 +12,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from fourkeys.errors import FourKeysError
+from fourkeys.teams_file import TeamRule, TeamsFileError, glob_problem, read_teams_file
 
 DEPLOYMENT_SOURCES = (
     "github_deployments",
@@ -229,8 +238,100 @@ class IncidentSourceConfig(_Section):
         return self
 
 
+class OrganizationConfig(_Section):
+    """Every repository of a GitHub organisation becomes a service (docs/discovery.md): the
+    name globs and archived/fork filters pick them, the service settings below apply to each,
+    and the team comes from `teams_file`, else CODEOWNERS, else `default_team`."""
+
+    name: str  # the organisation's login
+    include: list[str] = Field(default_factory=lambda: ["*"])
+    exclude: list[str] = Field(default_factory=list)
+    include_archived: bool = False
+    include_forks: bool = False
+    deployment_source: str
+    environment: str | None = None
+    workflow: str | None = None
+    branch: str | None = None
+    teams_file: str | None = None  # .toml or .csv, relative to the config file
+    codeowners: bool = True
+    default_team: str = "unassigned"
+
+    # the teams file's rules, read by parse_config (a missing or bad file fails the load)
+    _team_rules: tuple[TeamRule, ...] = PrivateAttr(default=())
+
+    @field_validator("name")
+    @classmethod
+    def _login(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9_.-]+$", value):
+            raise ValueError('must be the organisation\'s login, e.g. "acme" (not a URL)')
+        return value
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            problem = glob_problem(pattern, with_owner=False)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("include")
+    @classmethod
+    def _some(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError('include = [] selects nothing; use ["*"] for every repository')
+        return value
+
+    @field_validator("deployment_source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value == "heroku_releases":
+            raise ValueError("heroku_releases needs a heroku_app per service; list those "
+                             "services in [[services]]")
+        if value not in DEPLOYMENT_SOURCES:
+            raise ValueError(f"must be one of {', '.join(DEPLOYMENT_SOURCES[:-1])}")
+        return value
+
+    @field_validator("default_team")
+    @classmethod
+    def _team(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('must not be empty, e.g. "unassigned"')
+        return value
+
+    @field_validator("teams_file")
+    @classmethod
+    def _teams_file(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().endswith((".toml", ".csv")):
+            raise ValueError('must be a .toml or .csv file, e.g. "teams.toml"')
+        return value
+
+    @model_validator(mode="after")
+    def _as_a_service(self) -> OrganizationConfig:
+        """The settings every discovered service gets obey the [[services]] rules."""
+        try:
+            self.service(f"{self.name}/probe", "probe", "probe")
+        except ValidationError as exc:
+            raise ValueError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        return self
+
+    @property
+    def team_rules(self) -> tuple[TeamRule, ...]:
+        return self._team_rules
+
+    def service(self, repository: str, name: str, team: str) -> ServiceConfig:
+        return ServiceConfig(
+            name=name, team=team, repository=repository, branch=self.branch,
+            deployment_source=self.deployment_source, environment=self.environment,
+            workflow=self.workflow,
+        )
+
+
 class MetricsConfig(_Section):
     attribution_window_days: int = Field(default=7, ge=1, le=90)
+    # an outage recorded in several incident sources (a page and an issue) counts once when
+    # the records start this close on the same service; 0 never merges
+    incident_merge_minutes: int = Field(default=60, ge=0, le=1440)
     dora_year: Literal[2021, 2023, 2024] = 2024
     failure_signals: list[str] = Field(
         default_factory=lambda: ["incidents", "reverts", "rollbacks"]
@@ -255,6 +356,7 @@ class Config(_Section):
     requests: RequestsConfig = Field(default_factory=RequestsConfig)
     services: list[ServiceConfig] = Field(default_factory=list)
     incident_sources: list[IncidentSourceConfig] = Field(default_factory=list)
+    organizations: list[OrganizationConfig] = Field(default_factory=list)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     # set by load_config: where the file was, so relative paths resolve next to it
@@ -424,12 +526,16 @@ def _describe(exc: ValidationError, raw: dict[str, Any]) -> str:
     return f"{key}: {msg}"
 
 
-_TABLE_LISTS = ("services", "incident_sources")
+_TABLE_LISTS = ("services", "incident_sources", "organizations")
 
 
 def _check_consistency(config: Config, path: Path) -> None:
-    if not config.services:
-        raise FourKeysError(f"{path}: no [[services]]; add at least one service")
+    if not config.services and not config.organizations:
+        raise FourKeysError(
+            f"{path}: no [[services]]; add at least one service (or an [[organizations]] entry "
+            "to discover them)"
+        )
+    _check_organizations(config, path)
     names: set[str] = set()
     for index, service in enumerate(config.services):
         if service.name in names:
@@ -443,8 +549,10 @@ def _check_consistency(config: Config, path: Path) -> None:
                 f'{path}: services[{index}] (name "{service.name}") uses heroku_releases but '
                 "[heroku] is missing; add [heroku] with api_url and token_env"
             )
+    # with [[organizations]] a name may be a discovered service: checked after discovery
+    discovering = bool(config.organizations)
     for index, source in enumerate(config.incident_sources):
-        if source.service and source.service not in names:
+        if source.service and source.service not in names and not discovering:
             raise FourKeysError(
                 f'{path}: incident_sources[{index}].service "{source.service}" is not a '
                 "configured service; use one of the [[services]] names"
@@ -454,8 +562,25 @@ def _check_consistency(config: Config, path: Path) -> None:
                 f"{path}: incident_sources[{index}] is pagerduty but [pagerduty] is missing; "
                 "add [pagerduty] with api_url and token_env"
             )
-    if config.requests.service and config.requests.service not in names:
+    if config.requests.service and config.requests.service not in names and not discovering:
         raise FourKeysError(
             f'{path}: requests.service "{config.requests.service}" is not a configured '
             "service; use one of the [[services]] names"
         )
+
+
+def _check_organizations(config: Config, path: Path) -> None:
+    """Each organisation once; its teams file read now, so a bad one fails before any work."""
+    logins: set[str] = set()
+    for index, org in enumerate(config.organizations):
+        key = f'organizations[{index}] (name "{org.name}")'
+        if org.name.lower() in logins:
+            raise FourKeysError(
+                f"{path}: {key} is listed twice; keep one [[organizations]] entry per organisation"
+            )
+        logins.add(org.name.lower())
+        if org.teams_file is not None:
+            try:
+                org._team_rules = read_teams_file(config.resolve_path(org.teams_file))
+            except TeamsFileError as exc:
+                raise FourKeysError(f"{path}: {key}.teams_file: {exc}") from None

@@ -67,6 +67,7 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
             for i in config.incident_sources
         ],
         "attribution_window_days": config.metrics.attribution_window_days,
+        "incident_merge_minutes": config.metrics.incident_merge_minutes,
         "dora_year": config.metrics.dora_year,
         "failure_signals": list(config.metrics.failure_signals),
         "as_of": as_of.isoformat() if as_of else None,

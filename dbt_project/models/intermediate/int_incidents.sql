@@ -25,17 +25,120 @@ changes as (
     select * from {{ ref('int_change_deployments') }}
 ),
 
-incidents as (
+records as (
     select
         unioned.source || '/' || unioned.external_id as incident_id,
         unioned.*,
         services.team,
         services.repository,
         coalesce(unioned.started_at, unioned.detected_at, unioned.created_at) as restore_from_at,
-        coalesce(unioned.mitigated_at, unioned.resolved_at) as restored_at
+        case unioned.source
+            when 'slack_bot' then 1 when 'pagerduty' then 2 when 'csv' then 3 else 4
+        end as source_rank
     from unioned
     left join services
         on services.service = unioned.service
+),
+
+{# One outage recorded in several systems (a PagerDuty page and the GitHub issue written about
+   it) is one incident. A record merges into the record of a better-ranked source (slack_bot,
+   pagerduty, csv, github_issues) on the same service whose start is within
+   incident_merge_minutes of its own — the best-ranked, then the nearest. Records of one source
+   never merge with each other, and a record absorbs at most one record of each other source.
+   Each hop improves the rank, so three hops reach the primary. #}
+merge_candidates as (
+    select
+        records.incident_id,
+        better.incident_id as into_id,
+        row_number() over (
+            partition by records.incident_id
+            order by better.source_rank,
+                abs({{ dbt.datediff('records.restore_from_at', 'better.restore_from_at', 'second') }}),
+                better.restore_from_at, better.incident_id
+        ) as preference
+    from records
+    inner join records as better
+        on better.service = records.service
+        and better.source_rank < records.source_rank
+        and abs({{ dbt.datediff('records.restore_from_at', 'better.restore_from_at', 'second') }})
+            <= {{ var('incident_merge_minutes') }} * 60
+),
+
+{# an incident absorbs at most one record of each source (the nearest): two records of one
+   source are two outages of that source, never one #}
+chosen as (
+    select
+        merge_candidates.incident_id,
+        merge_candidates.into_id,
+        row_number() over (
+            partition by merge_candidates.into_id, records.source
+            order by abs({{ dbt.datediff('records.restore_from_at', 'target.restore_from_at', 'second') }}),
+                records.restore_from_at, records.incident_id
+        ) as nearest
+    from merge_candidates
+    inner join records
+        on records.incident_id = merge_candidates.incident_id
+    inner join records as target
+        on target.incident_id = merge_candidates.into_id
+    where merge_candidates.preference = 1
+),
+
+merges as (
+    select incident_id, into_id from chosen where nearest = 1
+),
+
+primaries as (
+    select
+        records.incident_id as record_id,
+        coalesce(third.into_id, second.into_id, first.into_id, records.incident_id) as primary_id
+    from records
+    left join merges as first on first.incident_id = records.incident_id
+    left join merges as second on second.incident_id = first.into_id
+    left join merges as third on third.incident_id = second.into_id
+),
+
+merged as (
+    select
+        primaries.primary_id,
+        min(records.started_at) as started_at,
+        min(records.detected_at) as detected_at,
+        min(records.created_at) as created_at,
+        min(records.mitigated_at) as mitigated_at,
+        min(records.resolved_at) as resolved_at,
+        {{ dbt.listagg('records.cause_text', "' '") }} as cause_text,
+        max(records.named_deployment_id) as named_deployment_id,
+        {{ dbt.listagg("case when records.incident_id <> primaries.primary_id then records.incident_id end", "', '", "order by records.incident_id") }}
+            as also_recorded_as
+    from primaries
+    inner join records
+        on records.incident_id = primaries.record_id
+    group by primaries.primary_id
+),
+
+incidents as (
+    select
+        records.incident_id,
+        records.source,
+        records.external_id,
+        records.service,
+        records.team,
+        records.repository,
+        records.severity,
+        records.title,
+        records.url,
+        merged.cause_text,
+        merged.named_deployment_id,
+        merged.also_recorded_as,
+        merged.created_at,
+        merged.started_at,
+        merged.detected_at,
+        merged.mitigated_at,
+        merged.resolved_at,
+        coalesce(merged.started_at, merged.detected_at, merged.created_at) as restore_from_at,
+        coalesce(merged.mitigated_at, merged.resolved_at) as restored_at
+    from merged
+    inner join records
+        on records.incident_id = merged.primary_id
 ),
 
 commit_changes as (
@@ -108,6 +211,7 @@ final as (
         incidents.severity,
         incidents.title,
         incidents.url,
+        incidents.also_recorded_as,
         incidents.started_at,
         incidents.detected_at,
         incidents.mitigated_at,

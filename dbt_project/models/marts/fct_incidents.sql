@@ -1,5 +1,6 @@
 {# One row per incident from every configured source, with its restore time and the deployment
-   it is attributed to (link_method says how: cause_commit, deployment_id or time_window). #}
+   it is attributed to (link_method says how: cause_commit, deployment_id or time_window). An
+   outage recorded in several sources is one row (also_recorded_as lists the other records). #}
 with incidents as (
     select * from {{ ref('int_incidents') }}
 ),
@@ -20,7 +21,8 @@ final as (
         resolved_at,
         restore_seconds,
         cause_deployment_id,
-        link_method
+        link_method,
+        also_recorded_as
     from incidents
 )
 
