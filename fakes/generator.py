@@ -95,6 +95,7 @@ class GeneratedOrg:
         github_api_url: str = "http://127.0.0.1:8765",
         heroku_api_url: str = "http://127.0.0.1:8765/heroku",
         warehouse_path: str | None = None,
+        pagerduty_api_url: str | None = None,
     ) -> tuple[Path, Path]:
         """Write scenario.json and a fourkeys.toml that points at a local fake API."""
         directory = Path(directory)
@@ -107,6 +108,7 @@ class GeneratedOrg:
                 github_api_url=github_api_url,
                 heroku_api_url=heroku_api_url,
                 warehouse_path=warehouse_path or str(directory / "fourkeys.duckdb"),
+                pagerduty_api_url=pagerduty_api_url,
             ),
             encoding="utf-8",
         )

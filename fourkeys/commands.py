@@ -231,11 +231,13 @@ def demo_command(directory: str, port: int, seed: int, *,
         _, config_file = org.write(
             target, github_api_url=server.base_url,
             heroku_api_url=f"{server.base_url}/heroku",
+            pagerduty_api_url=f"{server.base_url}/pagerduty",
             warehouse_path=str((target / "fourkeys.duckdb").resolve()),
         )
         # the fake accepts any token; a real one is never needed (or read) for the demo
         os.environ.setdefault("GITHUB_TOKEN", "demo-token-not-secret")
         os.environ.setdefault("HEROKU_API_KEY", "demo-token-not-secret")
+        os.environ.setdefault("PAGERDUTY_TOKEN", "demo-token-not-secret")
         log.info("demo: %d services of %d teams served at %s", len(org.services),
                  len({s.team for s in org.services}), server.base_url)
         extract_command(str(config_file), since=None, full_refresh=False)

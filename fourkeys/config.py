@@ -218,6 +218,9 @@ class IncidentSourceConfig(_Section):
     # Without it every incident is read and goes to the fourkeys service of the same name,
     # else to `service`.
     pagerduty_service: str | None = None
+    # pagerduty: which urgencies are incidents; low-urgency alerts (a disk filling up, a flapping
+    # synthetic check) page nobody and are not outages, so they are left out by default
+    urgencies: list[Literal["high", "low"]] = Field(default_factory=lambda: ["high"])
 
     @field_validator("type")
     @classmethod
@@ -291,6 +294,11 @@ class OrganizationConfig(_Section):
         if value not in DEPLOYMENT_SOURCES:
             raise ValueError(f"must be one of {', '.join(DEPLOYMENT_SOURCES[:-1])}")
         return value
+
+    @field_validator("environment")
+    @classmethod
+    def _environment(cls, value: str | None) -> str | None:
+        return ServiceConfig._environment(value)  # the [[services]] rule, named here
 
     @field_validator("default_team")
     @classmethod

@@ -170,6 +170,8 @@ class _Reader:
         self.base: dict[str, Any] = {"time_zone": "UTC", "sort_by": "created_at:asc"}
         if service_id:
             self.base["service_ids[]"] = [service_id]
+        if set(source.urgencies) != {"high", "low"}:  # filtered by PagerDuty: fewer pages
+            self.base["urgencies[]"] = list(source.urgencies)
 
     def earliest(self) -> datetime | None:
         data = self.client.get("/incidents", {**self.base, "date_range": "all", "limit": 1},

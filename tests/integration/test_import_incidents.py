@@ -153,6 +153,7 @@ def test_pagerduty_pages_resumes_and_rereads_open_incidents(tmp_path: Path) -> N
 type = "pagerduty"
 pagerduty_service = "checkout"
 service = "shop"
+urgencies = ["high", "low"]
 """, base_url=server.base_url)
         warehouse = tmp_path / "fourkeys.duckdb"
         before = datetime.now(UTC).replace(microsecond=0)
@@ -209,6 +210,25 @@ service = "shop"
         assert q(warehouse, "select count(*) from raw_incidents") == [(len(checkout) + 1,)]
         assert marks(warehouse, "pagerduty")[("checkout", "open_incidents")] == ",".join(
             [*org.recent_open, "Q0000250"])
+
+
+def test_pagerduty_low_urgency_alerts_are_not_incidents_by_default(tmp_path: Path) -> None:
+    """Low-urgency alerts page nobody (a disk filling up, a flapping check): by default only
+    high-urgency incidents are read, filtered by PagerDuty itself (`urgencies[]=high`)."""
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    incidents = [pd_incident(n, "PSHOP01", start + timedelta(days=n),
+                             urgency="low" if n % 2 else "high") for n in range(1, 7)]
+    with serve_in_thread(create_app(load_scenario(pd_scenario(incidents)))) as server:
+        config = write_config(tmp_path, """
+[[incident_sources]]
+type = "pagerduty"
+pagerduty_service = "PSHOP01"
+service = "shop"
+""", base_url=server.base_url)
+        assert main(["import-incidents", "--config", str(config)]) == 0
+    got = q(tmp_path / "fourkeys.duckdb", "select external_id, severity from raw_incidents "
+            "order by 1")
+    assert got == [("Q0000002", "high"), ("Q0000004", "high"), ("Q0000006", "high")]
 
 
 def test_pagerduty_maps_services_by_name_and_reads_resolve_log_entries(tmp_path: Path) -> None:
