@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from extractors.github.client import GitHubClient
+from extractors.github.organizations import discover_organizations
 from extractors.github.repository import RepoPlan, RepositoryExtractor
 from extractors.github.workflow_runs import extract_workflow_runs
 from extractors.heroku import extract_releases
 from extractors.http import ApiClient, RequestStats
 from extractors.retry import DEFAULT_POLICY, RetryPolicy
-from extractors.tables import ALL_TABLES
+from extractors.services import with_discovered_services
+from extractors.tables import ALL_TABLES, ORG_REPOSITORIES
 from fourkeys.config import Config
 from fourkeys.warehouse.base import LoadBatch, Warehouse
 
@@ -35,6 +37,8 @@ class ExtractSummary:
     stats: RequestStats = field(default_factory=RequestStats)
     seconds: float = 0.0
     units: int = 0
+    # the config the run extracted: with [[organizations]], its discovered services appended
+    config: Config | None = None
 
     def line(self) -> str:
         rows = ", ".join(f"{t.removeprefix('raw_')}={n}" for t, n in sorted(self.rows.items()))
@@ -86,18 +90,12 @@ def extract(
 ) -> ExtractSummary:
     started = time.monotonic()
     run_started_at = datetime.now(UTC).replace(microsecond=0)
-    summary = ExtractSummary()
-    plans = plan_repositories(config)
+    summary = ExtractSummary(config=config)
     heroku_apps = sorted({s.heroku_app for s in config.services
                           if s.deployment_source == "heroku_releases" and s.heroku_app})
     github_token = config.github_token()
     heroku_token = config.heroku_token() if heroku_apps else None
     warehouse.ensure_tables(ALL_TABLES)
-    if full_refresh:
-        warehouse.reset_watermarks("github", [p.repository for p in plans])
-        warehouse.reset_watermarks("heroku", heroku_apps)
-    github_marks = warehouse.watermarks("github")
-    heroku_marks = warehouse.watermarks("heroku")
     lookback = timedelta(days=config.github.lookback_days)
     max_wait = float(config.github.max_rate_limit_wait_seconds)
     client = GitHubClient(
@@ -109,6 +107,21 @@ def extract(
         warehouse.load(batch)
         for table, rows in batch.rows.items():
             summary.rows[table] += len(rows)
+
+    if config.organizations:  # first: the discovered repositories are units of this run
+        warehouse.ensure_tables([ORG_REPOSITORIES])
+        try:
+            discover_organizations(client, config.organizations, load)
+        except BaseException:
+            client.close()
+            raise
+        config = summary.config = with_discovered_services(config, warehouse)
+    plans = plan_repositories(config)
+    if full_refresh:
+        warehouse.reset_watermarks("github", [p.repository for p in plans])
+        warehouse.reset_watermarks("heroku", heroku_apps)
+    github_marks = warehouse.watermarks("github")
+    heroku_marks = warehouse.watermarks("heroku")
 
     def github_unit(plan: RepoPlan) -> str:
         marks = {s: m.value for (p, s), m in github_marks.items() if p == plan.repository}

@@ -100,6 +100,18 @@ HEROKU_RELEASES = Table(
      "updated_at": TS},
 )
 
+# [[organizations]] discovery: the organisation's repositories as GitHub lists them (every one,
+# whatever the filters), replaced whole per organisation by each discovery. Created only when
+# an organisation is configured (no dbt model reads it: extractors/services.py does)
+ORG_REPOSITORIES = Table(
+    "raw_github_org_repositories",
+    ("repository",),
+    {"organization": T, "repository": T, "name_with_owner": T, "repository_id": INT,
+     "default_branch": T, "is_archived": BOOL, "is_fork": BOOL, "created_at": TS,
+     "pushed_at": TS, "codeowners_read": BOOL, "codeowners_path": T, "codeowners": T},
+    replace_by=("organization",),
+)
+
 GITHUB_TABLES = (
     REPOSITORIES, PULL_REQUESTS, PULL_REQUEST_COMMITS, PULL_REQUEST_REVIEWS,
     PULL_REQUEST_COMMENTS, COMMITS, RELEASES, TAGS, DEPLOYMENTS, DEPLOYMENT_STATUSES, ISSUES,

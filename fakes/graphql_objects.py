@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
@@ -158,6 +159,29 @@ class ObjectStore:
                       "resourcePath": f"/{repo.owner}"},
             "_repo": repo,
         }  # fmt: skip
+
+    def organization(self, login: str) -> Obj:
+        """An organisation: the owner of scenario repositories, named as they spell it."""
+        return self._memo(("org", login.lower()), lambda: {
+            "__typename": "Organization", "login": login, "id": encode_id("Organization", login),
+            "databaseId": stable_id("organization", login.lower()), "name": login,
+            "url": f"{WEB}/{login}", "resourcePath": f"/{login}", "_login": login,
+        })  # fmt: skip
+
+    def blob(self, repo: Repository, sha: str, path: str) -> Obj:
+        """A file of `repo.files` as a git blob (its oid is git's: sha1 of the blob header and
+        the bytes)."""
+        return self._memo(("blob", repo.full_name, sha, path),
+                          lambda: self._blob(repo, sha, path))
+
+    def _blob(self, repo: Repository, sha: str, path: str) -> Obj:
+        data = repo.files[path].encode("utf-8")
+        oid = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        url = f"{WEB}/{repo.full_name}/commit/{sha}"
+        return {"__typename": "Blob", "id": encode_id("Blob", repo.full_name, oid), "oid": oid,
+                "abbreviatedOid": oid[:7], "byteSize": len(data), "isBinary": False,
+                "isTruncated": False, "text": repo.files[path], "commitUrl": url,
+                "commitResourcePath": url[len(WEB):], "repository": self.repo(repo)}  # fmt: skip
 
     def commit(self, repo: Repository, sha: str) -> Obj:
         return self._memo(("commit", repo.full_name, sha), lambda: self._commit(repo, sha))

@@ -20,6 +20,7 @@ from graphql import GraphQLObjectType, GraphQLResolveInfo, GraphQLSchema
 from fakes.graphql_errors import GitHubError
 from fakes.graphql_nodes import find_node
 from fakes.graphql_objects import Obj, ObjectStore, utc
+from fakes.graphql_organizations import org_repositories, organization
 from fakes.graphql_paging import edges_resolver, order_of, paginate, parse_time
 from fakes.graphql_paging import store_of as _store
 from fakes.scenario import Commit, Repository
@@ -226,14 +227,24 @@ def _issues(source: Obj, info: GraphQLResolveInfo, **args: Any) -> Any:
 
 def _object(source: Obj, info: GraphQLResolveInfo, oid: str | None = None,
             expression: str | None = None) -> Any:  # fmt: skip
+    """A commit by oid or revision; `REV:path` is a file of `repo.files` at a revision that
+    resolves (a Blob), else null, as GitHub answers for a path that does not exist."""
     repo, store = _repo(source), _store(info)
     sha: str | None = None
+    path: str | None = None
     if oid is not None:
         sha = oid if oid in repo.commit_by_sha else None
     elif expression is not None:
-        text = expression.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        revision, colon, path = expression.partition(":")
+        text = revision.removeprefix("refs/heads/").removeprefix("refs/tags/")
         sha = repo.branches.get(repo.default_branch) if text == "HEAD" else repo.resolve_ref(text)
-    return store.commit(repo, sha) if sha is not None and sha in repo.commit_by_sha else None
+        if not colon:
+            path = None
+    if sha is None or sha not in repo.commit_by_sha:
+        return None
+    if path is not None:
+        return store.blob(repo, sha, path) if path in repo.files else None
+    return store.commit(repo, sha)
 
 
 # --- Commit -----------------------------------------------------------------------------------
@@ -351,6 +362,7 @@ def _statuses(source: Obj, _info: GraphQLResolveInfo, **args: Any) -> Any:
 _RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "Query": {
         "repository": _repository,
+        "organization": organization,
         "rateLimit": lambda _root, info, **_: info.context.rate,
         "node": _node,
         "nodes": _nodes,
@@ -367,6 +379,7 @@ _RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "issues": _issues,
         "object": _object,
     },
+    "Organization": {"repositories": org_repositories},
     "Commit": {
         "history": _history,
         "associatedPullRequests": _associated_pull_requests,

@@ -180,6 +180,17 @@ class Repository(_Model):
     issues: list[Issue] = Field(default_factory=list)
     # tags are derived from releases unless given: {"v1.0.0": "<sha>"}
     tags: dict[str, str] = Field(default_factory=dict)
+    # files at the default branch's head, {path: text} (e.g. ".github/CODEOWNERS"); the format
+    # has no trees, so every revision that resolves serves the same files
+    files: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, value: dict[str, str]) -> dict[str, str]:
+        for path in value:
+            if not path or path.startswith("/") or path.endswith("/") or "//" in path:
+                raise ValueError(f"{path!r} is not a file path relative to the repository root")
+        return value
 
     @field_validator("full_name")
     @classmethod

@@ -66,8 +66,12 @@ class GitHubClient:
         self.rest.close()
         self.gql.close()
 
-    def graphql(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
-        """Run a query; any error in the answer stops the stream (never a silent partial page)."""
+    def graphql(
+        self, query: str, variables: dict[str, Any], *, what: str,
+        not_found: str = "check the repository name in the config and that the token can read it",
+    ) -> dict[str, Any]:
+        """Run a query; any error in the answer stops the stream (never a silent partial page).
+        `not_found` is the fix a NOT_FOUND error's line suggests."""
         for attempt in range(1, self.policy.attempts + 1):
             data, _ = self.gql.request(
                 "POST", self.graphql_url, what=what, json_body={"query": query,
@@ -84,10 +88,7 @@ class GitHubClient:
             kind = str(first.get("type", ""))
             message = str(first.get("message", ""))
             if kind == "NOT_FOUND":
-                raise FourKeysError(
-                    f"{what}: not found on GitHub ({message}); check the repository name in "
-                    "the config and that the token can read it"
-                )
+                raise FourKeysError(f"{what}: not found on GitHub ({message}); {not_found}")
             if kind == "RATE_LIMITED":
                 raise BudgetExhausted(
                     f"{what}: the GraphQL rate limit is spent; run again after the reset to resume"

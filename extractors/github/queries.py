@@ -187,7 +187,34 @@ query DeploymentStatusesMore($id: ID!, $after: String) {{
 }}
 """
 
+# Discovery ([[organizations]]): one page lists 100 repositories with their flags and, when
+# asked, their CODEOWNERS files from GitHub's three locations (object lookups, no connections:
+# the page costs 1 point). No server-side filters: the archived/fork/glob rules apply in
+# extractors/services.py, so the raw table lists the whole organisation.
+ORG_REPOSITORIES_PAGE = 100
+_CODEOWNERS_BLOB = "@include(if: $withCodeowners) { ... on Blob { text } }"
+ORGANIZATION_REPOSITORIES = """
+query OrganizationRepositories($login: String!, $after: String, $withCodeowners: Boolean!) {
+  rateLimit { cost remaining resetAt limit }
+  organization(login: $login) {
+    login
+    repositories(first: %(page)d, after: $after, ownerAffiliations: [OWNER],
+                 orderBy: {field: NAME, direction: ASC}) {
+      totalCount %(page_info)s
+      nodes {
+        nameWithOwner databaseId createdAt pushedAt isArchived isFork
+        defaultBranchRef { name }
+        githubCodeowners: object(expression: "HEAD:.github/CODEOWNERS") %(blob)s
+        rootCodeowners: object(expression: "HEAD:CODEOWNERS") %(blob)s
+        docsCodeowners: object(expression: "HEAD:docs/CODEOWNERS") %(blob)s
+      }
+    }
+  }
+}
+""" % {"page": ORG_REPOSITORIES_PAGE, "page_info": PAGE_INFO, "blob": _CODEOWNERS_BLOB}
+
 ALL_QUERIES = {
+    "OrganizationRepositories": ORGANIZATION_REPOSITORIES,
     "RepositorySnapshot": REPOSITORY_SNAPSHOT,
     "PullRequestMore": PULL_MORE,
     "DeploymentStatusesMore": DEPLOYMENT_STATUSES_MORE,
