@@ -18,8 +18,9 @@ from fourkeys.pipeline import preflight, run_extract
 log = logging.getLogger("fourkeys")
 
 
-def _progress(total: int) -> tuple[object | None, callable]:  # type: ignore[valid-type]
-    """A rich progress bar on a terminal; plain log lines otherwise (cron)."""
+def _progress(total: int | None) -> tuple[object | None, callable]:  # type: ignore[valid-type]
+    """A rich progress bar on a terminal (no total while organisations are still to be listed);
+    plain log lines otherwise (cron)."""
     if not sys.stderr.isatty():
         return None, lambda unit: log.info("done: %s", unit)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -40,8 +41,10 @@ def extract_command(config_path: str | None, *, since: datetime | None,
 
 
 def _extract(config: Config, *, since: datetime | None, full_refresh: bool) -> str:
-    units = len(config.repositories) + len({s.heroku_app for s in config.services
-                                            if s.heroku_app})
+    units: int | None = len(config.repositories) + len({s.heroku_app for s in config.services
+                                                        if s.heroku_app})
+    if config.organizations:  # their repositories are known only once listed
+        units = None
     progress, on_done = _progress(units)
     if progress is not None:
         with progress:  # type: ignore[attr-defined]
