@@ -100,6 +100,7 @@ def _github(config: Config) -> Iterator[Check]:
             return
         yield _scopes(env, user)
         yield _rate_limit(client, api)
+        yield from _organizations(client, config)
         yield from _repositories(client, api, config)
 
 
@@ -138,6 +139,34 @@ def _rate_limit(client: httpx.Client, api: str) -> Check:
         return Check(WARN, "rate limit", f"{text}; under 10% left: a run now may stop at the "
                      "budget and resume on the next run (exit 2)")
     return Check(OK, "rate limit", text)
+
+
+_ORGANIZATION = """
+query($login: String!) {
+  organization(login: $login) { login repositories(first: 1) { totalCount } }
+}
+"""
+
+
+def _organizations(client: httpx.Client, config: Config) -> Iterator[Check]:
+    """Each [[organizations]] entry can be listed: one GraphQL request, one point."""
+    for organization in config.organizations:
+        subject = f"organisation {organization.name}"
+        try:
+            answer = client.post(config.github.graphql_url, json={
+                "query": _ORGANIZATION, "variables": {"login": organization.name}})
+        except httpx.HTTPError as exc:
+            yield Check(FAIL, subject, f"unreachable ({type(exc).__name__})")
+            continue
+        body = _json(answer)
+        found = (body.get("data") or {}).get("organization")
+        if answer.status_code >= 400 or not found:
+            yield Check(FAIL, subject, "not found, or the token cannot list it; check name in "
+                        "[[organizations]] and grant the token read:org")
+            continue
+        total = (found.get("repositories") or {}).get("totalCount", "?")
+        yield Check(OK, subject, f"{total} repositories to filter (include/exclude, archived, "
+                    "forks); listed by the next extract")
 
 
 def _repositories(client: httpx.Client, api: str, config: Config) -> Iterator[Check]:

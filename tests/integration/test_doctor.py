@@ -119,3 +119,25 @@ def test_webhook_url_value_never_printed(served: Served, capsys: pytest.CaptureF
     assert "Slack webhook from $FOURKEYS_SLACK_WEBHOOK_URL on failure" in _line(lines, "notices")
     assert "very-secret-part" not in "\n".join(lines) + err
     assert os.environ["FOURKEYS_SLACK_WEBHOOK_URL"] == secret
+
+
+def test_organisations_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fakes.scenario import load_scenario
+    from fakes.server import create_app, serve_in_thread
+    from tests.org_scenario import build_scenario, write_config
+
+    scenario = load_scenario(build_scenario())
+    with serve_in_thread(create_app(scenario)) as server:
+        config = write_config(tmp_path, server.base_url)
+        logins = sorted({r.owner for r in scenario.repositories})
+        code, lines, _ = _doctor(config, capsys)
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace(f'name = "{logins[0]}"', 'name = "no-such-org"', 1),
+                          encoding="utf-8")
+        bad_code, bad_lines, _ = _doctor(config, capsys)
+    checked = [line for line in lines if line[2:].startswith("organisation ")]
+    assert checked and all(line.startswith("✔") for line in checked), lines
+    assert code == 0, [line for line in lines if not line.startswith("✔")]
+    assert "repositories to filter" in checked[0]
+    assert bad_code == 1
+    assert _line(bad_lines, "organisation no-such-org").startswith("✖")
