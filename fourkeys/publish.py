@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -49,11 +50,38 @@ def _raw_tables_summary(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
+def _remove(temporary: Path) -> None:
+    """A temporary published file and the WAL DuckDB may have left beside it."""
+    temporary.unlink(missing_ok=True)
+    temporary.with_name(temporary.name + ".wal").unlink(missing_ok=True)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """The temporary files of publishes that never finished: a run killed while writing leaves
+    `.<target>.<pid>.tmp` and its `.wal` behind, each up to the size of the published file, and
+    no later run (another pid) would ever remove them. A live process's files are left alone."""
+    leftover = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal)?")
+    for path in target.parent.iterdir():
+        match = leftover.fullmatch(path.name)
+        if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def publish_file(warehouse: Path, target: Path | None = None) -> Path:
     """Copy the built marts (schema main_marts) and the bookkeeping into `target` atomically."""
     target = target or published_path(warehouse)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
+    _remove_leftovers(target)
     # read-write like dbt's own connection in this process (DuckDB refuses a second
     # configuration of one file in a process); nothing in the warehouse is written
     con = duckdb.connect(str(warehouse))
@@ -68,7 +96,7 @@ def publish_file(warehouse: Path, target: Path | None = None) -> Path:
                     f"{_raw_tables_summary(con)}")
         con.execute("detach published")
     except duckdb.Error as exc:
-        temporary.unlink(missing_ok=True)
+        _remove(temporary)
         raise FourKeysError(
             f"{target}: cannot write the published marts ({str(exc).splitlines()[0]}); "
             "check the folder is writable and has space"

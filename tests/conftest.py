@@ -22,6 +22,10 @@ from fakes.generator import GeneratedOrg, OrgSpec, generate
 from fakes.scenario import Scenario, load_scenario
 from fakes.server import RunningServer, create_app, serve_in_thread
 
+# the chaos suite's counts (tests/chaos/summary.py): the xdist controller loads this conftest,
+# not the ones in subfolders
+pytest_plugins = ("tests.chaos.summary",)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 # shaped like a classic 40-hex personal access token (so config rejects it where a variable

@@ -14,7 +14,8 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,21 +61,34 @@ class DuckDBWarehouse:
                     f"{path}: the warehouse is locked by another process (another run?); "
                     "wait for it to finish"
                 ) from None
-            raise FourKeysError(f"{path}: cannot open the warehouse ({first})") from None
+            if not _unusable(first):
+                raise FourKeysError(f"{path}: cannot open the warehouse ({first})") from None
+            raise FourKeysError(_unusable_message(path, first)) from None
         except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise FourKeysError(
-                f"{path}: not a usable DuckDB file ({first}); move it aside and re-run"
-            ) from None
+            raise FourKeysError(_unusable_message(path, str(exc).splitlines()[0])) from None
         self._lock = threading.Lock()
         self._tables: dict[str, Table] = {}
         if not read_only:
             self.con.execute(_WATERMARKS)
             self.con.execute(_RUNS)
 
+    @contextmanager
+    def _using(self) -> Iterator[None]:
+        """The connection, one thread at a time. A damaged block met on the way (a file that
+        opened but fails its checksums further in) is the one-line "not a usable DuckDB file"
+        error the CLI prints, not an internal error."""
+        with self._lock:
+            try:
+                yield
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                if _unusable(first):
+                    raise FourKeysError(_unusable_message(self.path, first)) from None
+                raise
+
     # --- schema ------------------------------------------------------------------------------
     def ensure_tables(self, tables: Iterable[Table]) -> None:
-        with self._lock:
+        with self._using():
             for table in tables:
                 self._tables[table.name] = table
                 cols = table.all_columns()
@@ -99,7 +113,7 @@ class DuckDBWarehouse:
     # --- loads -------------------------------------------------------------------------------
     def load(self, batch: LoadBatch) -> None:
         extracted_at = datetime.now(UTC)
-        with self._lock, tempfile.TemporaryDirectory(prefix="fourkeys-load-") as tmp:
+        with self._using(), tempfile.TemporaryDirectory(prefix="fourkeys-load-") as tmp:
             files: dict[str, str] = {}
             for name, rows in batch.rows.items():
                 if not rows:
@@ -147,22 +161,37 @@ class DuckDBWarehouse:
 
     # --- state -------------------------------------------------------------------------------
     def watermarks(self, source: str) -> dict[tuple[str, str], Watermark]:
-        with self._lock:
+        with self._using():
             rows = self.con.execute(
                 "select partition, stream, value, etag from _watermarks where source = ?",
                 [source],
             ).fetchall()
         return {(p, s): Watermark(source, p, s, v, e) for p, s, v, e in rows}
 
+    def read_rows(self, table: Table) -> list[dict[str, Any]]:
+        """Every row of a raw table the extractors keep state in (small tables only: e.g. the
+        discovered repositories of [[organizations]]), ordered by its key; none when the table
+        was never created."""
+        cols = ", ".join(f'"{c}"' for c in table.columns)
+        key = ", ".join(f'"{c}"' for c in table.primary_key)
+        with self._using():
+            exists = self.con.execute(
+                "select count(*) from information_schema.tables where table_name = ?",
+                [table.name]).fetchone()
+            if not exists or not exists[0]:
+                return []
+            cursor = self.con.execute(f'select {cols} from "{table.name}" order by {key}')
+            return [dict(zip(table.columns, row, strict=True)) for row in cursor.fetchall()]
+
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
-        with self._lock:
+        with self._using():
             self.con.executemany(
                 "delete from _watermarks where source = ? and partition = ?",
                 [[source, p] for p in partitions],
             )
 
     def record_run(self, run: dict[str, Any]) -> None:
-        with self._lock:
+        with self._using():
             self.con.execute(
                 "insert or replace into _runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run["run_id"], run["command"], run["started_at"], run.get("ended_at"),
@@ -174,6 +203,17 @@ class DuckDBWarehouse:
     def close(self) -> None:
         with self._lock:
             self.con.close()
+
+
+def _unusable(message: str) -> bool:
+    """An error that is the file's fault, not the disk's: DuckDB reports a file that is not a
+    database (garbage, a half copy) or fails its block checksums this way."""
+    lowered = message.lower()
+    return "not a valid duckdb database" in lowered or "corrupt" in lowered
+
+
+def _unusable_message(path: Path, first: str) -> str:
+    return f"{path}: not a usable DuckDB file ({first}); move it aside and re-run"
 
 
 def _dedupe(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
