@@ -58,9 +58,8 @@ def run_checks(config_path: str | None) -> Iterator[Check]:
     teams = {s.team for s in config.services}
     yield Check(OK, "config", f"{config.source_path}: {len(config.services)} services of "
                 f"{len(teams)} teams, {len(config.repositories)} repositories")
-    if config.warehouse.type != "duckdb":
-        yield Check(FAIL, "warehouse", f"type {config.warehouse.type!r} is not supported yet; "
-                    'use type = "duckdb"')
+    if config.warehouse.type == "bigquery":
+        yield _bigquery(config)
     yield from _github(config)
     yield from _heroku(config)
     yield from _pagerduty(config)
@@ -279,6 +278,20 @@ def _slack(config: Config) -> Iterator[Check]:
 
 
 # --- warehouse and dbt ----------------------------------------------------------------------
+
+def _bigquery(config: Config) -> Check:
+    """Its libraries, the Google credentials and the project; BigQuery itself is not called."""
+    from fourkeys.warehouse.connect import check_warehouse
+
+    settings = config.warehouse
+    try:
+        check_warehouse(config)
+    except FourKeysError as exc:
+        return Check(FAIL, "warehouse", exc.message)
+    project = settings.project or "the credentials' project"
+    return Check(OK, "warehouse", f"BigQuery {project}, dataset {settings.dataset} in "
+                 f"{settings.location}; Google credentials found")
+
 
 def _warehouse(config: Config) -> Iterator[Check]:
     from fourkeys.lock import lock_path

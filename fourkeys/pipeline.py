@@ -9,22 +9,21 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from extractors.run import ExtractSummary, extract
+from extractors.services import with_discovered_services
 from extractors.tables import ALL_TABLES
 from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
 from fourkeys.transform import TransformSummary, build_marts
-from fourkeys.warehouse.duckdb import DuckDBWarehouse
+from fourkeys.warehouse.base import Warehouse
+from fourkeys.warehouse.connect import check_warehouse as _check_warehouse
+from fourkeys.warehouse.connect import open_warehouse as _open_warehouse
 from incidents.tables import INCIDENT_TABLES
 
 log = logging.getLogger(__name__)
 
 
 def check_warehouse(config: Config) -> None:
-    if config.warehouse.type != "duckdb":
-        raise FourKeysError(
-            f"{config.source_path}: [warehouse] type = {config.warehouse.type!r} is not "
-            'supported yet; use type = "duckdb"'
-        )
+    _check_warehouse(config)
 
 
 def preflight(config: Config, *, extracts: bool) -> None:
@@ -35,9 +34,9 @@ def preflight(config: Config, *, extracts: bool) -> None:
         config.require_tokens()
 
 
-def open_warehouse(config: Config) -> DuckDBWarehouse:
-    check_warehouse(config)
-    return DuckDBWarehouse(config.warehouse_path())
+def open_warehouse(config: Config) -> Warehouse:
+    """DuckDB or BigQuery by `[warehouse] type` (fourkeys/warehouse/connect.py)."""
+    return _open_warehouse(config)
 
 
 def run_extract(
@@ -58,7 +57,8 @@ def run_extract(
         # the imported incident sources (bot, PagerDuty, CSV) after GitHub/Heroku, same run
         from incidents.run import import_incidents
 
-        incidents = import_incidents(config, warehouse, since=since, full_refresh=full_refresh)
+        incidents = import_incidents(summary.config or config, warehouse, since=since,
+                                     full_refresh=full_refresh)
         if incidents.total_rows:
             summary.rows["raw_incidents"] += incidents.total_rows
         summary.stats.requests.update(incidents.requests)
@@ -86,6 +86,8 @@ def run_transform(config: Config, *, full_refresh: bool = False,
     warehouse = open_warehouse(config)
     try:
         warehouse.ensure_tables((*ALL_TABLES, *INCIDENT_TABLES))
+        # [[organizations]]: the services the last extract discovered, as extract saw them
+        config = with_discovered_services(config, warehouse)
     finally:
         warehouse.close()
     return build_marts(config, full_refresh=full_refresh, as_of=as_of)
@@ -97,7 +99,7 @@ def run_import_incidents(config: Config):  # type: ignore[no-untyped-def]
 
     warehouse = open_warehouse(config)
     try:
-        return import_incidents(config, warehouse)
+        return import_incidents(with_discovered_services(config, warehouse), warehouse)
     finally:
         warehouse.close()
 
@@ -109,7 +111,8 @@ def run_import_requests(config: Config, files: list[Path], *, service: str | Non
 
     warehouse = open_warehouse(config)
     try:
-        return import_request_logs(config, warehouse, files, service=service,
+        return import_request_logs(with_discovered_services(config, warehouse), warehouse,
+                                   files, service=service,
                                    file_format=file_format)
     finally:
         warehouse.close()

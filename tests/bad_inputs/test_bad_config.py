@@ -208,8 +208,16 @@ CASES = [
          edit=_add_incident(type="pagerduty", pagerduty_service="PXYZ123",
                             service="wallet-svc")),
     # --- warehouse
-    Case("warehouse_bigquery", ("[warehouse]", "bigquery", "not supported yet", "duckdb"),
-         edit=_set("warehouse", "type", "bigquery")),
+    # BigQuery with no Google credentials anywhere; the metadata-server probe of
+    # google.auth.default() is switched off and pointed at a closed local port, so the case
+    # never reaches outside this machine
+    Case("warehouse_bigquery_without_credentials",
+         ("BigQuery", "no Google credentials", "gcloud auth application-default login",
+          "GOOGLE_APPLICATION_CREDENTIALS"),
+         edit=_set("warehouse", "type", "bigquery"),
+         env={"GOOGLE_APPLICATION_CREDENTIALS": "", "CLOUDSDK_CONFIG": "/nonexistent-gcloud",
+              "NO_GCE_CHECK": "True", "GCE_METADATA_HOST": "127.0.0.1:9",
+              "GCE_METADATA_IP": "127.0.0.1:9", "FOURKEYS_BQ_API_ENDPOINT": ""}),
     Case("warehouse_unknown_type", ("warehouse.type", "'postgres'", "duckdb"),
          edit=_set("warehouse", "type", "postgres")),
     # --- the command line

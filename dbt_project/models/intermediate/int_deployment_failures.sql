@@ -8,11 +8,12 @@ with deployments as (
 ),
 
 causes as (
-    select
+    {# parenthesised: GoogleSQL binds a bare LIMIT to the whole union #}
+    (select
         cast(null as {{ dbt.type_string() }}) as deployment_id,
         cast(null as {{ dbt.type_string() }}) as cause,
         cast(null as {{ dbt.type_timestamp() }}) as evidence_at
-    {{ 'where false' if target.type != 'bigquery' else 'limit 0' }}
+    {{ 'where false' if target.type != 'bigquery' else 'limit 0' }})
 
     {% if 'incidents' in signals %}
     union all
