@@ -24,7 +24,7 @@ from extractors.heroku import extract_releases
 from extractors.http import ApiClient, RequestStats
 from extractors.retry import DEFAULT_POLICY, RetryPolicy
 from extractors.services import with_discovered_services
-from extractors.tables import ALL_TABLES, ORG_REPOSITORIES
+from extractors.tables import ALL_TABLES, COMMIT_FILES, ORG_REPOSITORIES
 from fourkeys.config import Config
 from fourkeys.warehouse.base import LoadBatch, Warehouse
 
@@ -69,6 +69,8 @@ def plan_repositories(config: Config) -> list[RepoPlan]:
         if (service.deployment_source == "workflow_runs" and service.workflow
                 and service.workflow not in plan.workflows):
             plan.workflows.append(service.workflow)
+        if service.paths:  # a monorepo: its changes are told apart by the files they touch
+            plan.files = True
     for source in config.incident_sources:
         if source.type == "github_issues" and source.repository:
             plan = plans[source.repository.lower()]
@@ -77,6 +79,19 @@ def plan_repositories(config: Config) -> list[RepoPlan]:
                 labels.append(source.label)
             plan.issue_labels = labels
     return list(plans.values())
+
+
+def _known_commit_files(warehouse: Warehouse,
+                        plans: list[RepoPlan]) -> dict[str, frozenset[str]]:
+    """Per monorepo, the commits whose files are stored already (never read twice)."""
+    wanted = {p.repository for p in plans if p.files}
+    if not wanted:
+        return {}
+    known: dict[str, set[str]] = {}
+    for row in warehouse.read_rows(COMMIT_FILES):
+        if row["repository"] in wanted:
+            known.setdefault(row["repository"], set()).add(row["sha"])
+    return {repo: frozenset(shas) for repo, shas in known.items()}
 
 
 def extract(
@@ -122,12 +137,14 @@ def extract(
         warehouse.reset_watermarks("heroku", heroku_apps)
     github_marks = warehouse.watermarks("github")
     heroku_marks = warehouse.watermarks("heroku")
+    known_files = _known_commit_files(warehouse, plans)
 
     def github_unit(plan: RepoPlan) -> str:
         marks = {s: m.value for (p, s), m in github_marks.items() if p == plan.repository}
         extractor = RepositoryExtractor(
             client, plan, watermarks=marks, lower_bound_override=since, lookback=lookback,
             run_started_at=run_started_at, load=load,
+            known_commit_files=known_files.get(plan.repository, frozenset()),
         )
         extractor.run()
         for workflow in plan.workflows:

@@ -51,6 +51,20 @@ COMMITS = Table(
      "author_name": T, "author_email": T, "authored_at": TS, "committed_at": TS,
      "pull_request_numbers": JSON},
 )
+# Monorepos only (a repository with a path-filtered service, docs/monorepos.md): the paths a
+# pull request changes (replaced whole each time the PR is re-read) and the paths
+# a direct commit changes (read once per commit, from REST)
+PULL_REQUEST_FILES = Table(
+    "raw_github_pull_request_files",
+    ("repository", "pull_request_number", "path"),
+    {"repository": T, "pull_request_number": INT, "path": T},
+    replace_by=("repository", "pull_request_number"),
+)
+COMMIT_FILES = Table(
+    "raw_github_commit_files",
+    ("repository", "sha", "path"),
+    {"repository": T, "sha": T, "path": T},
+)
 RELEASES = Table(
     "raw_github_releases",
     ("repository", "release_id"),
@@ -115,6 +129,6 @@ ORG_REPOSITORIES = Table(
 GITHUB_TABLES = (
     REPOSITORIES, PULL_REQUESTS, PULL_REQUEST_COMMITS, PULL_REQUEST_REVIEWS,
     PULL_REQUEST_COMMENTS, COMMITS, RELEASES, TAGS, DEPLOYMENTS, DEPLOYMENT_STATUSES, ISSUES,
-    WORKFLOW_RUNS,
+    WORKFLOW_RUNS, PULL_REQUEST_FILES, COMMIT_FILES,
 )
 ALL_TABLES = (*GITHUB_TABLES, HEROKU_RELEASES)

@@ -196,6 +196,8 @@ class ObjectStore:
             "changedFiles": 0, "changedFilesIfAvailable": 0, "committedViaWeb": False,
             "pushedDate": None, "repository": self.repo(repo), "_repo": repo, "_commit": commit,
         }  # fmt: skip
+        if commit is not None:
+            obj["changedFiles"] = obj["changedFilesIfAvailable"] = len(commit.files)
         if commit is None:
             # a sha the scenario names but does not describe: serve what is knowable
             log.debug("%s: commit %s is not in the scenario; serving a stub", repo.full_name, sha)
@@ -267,7 +269,8 @@ class ObjectStore:
             ),
             "baseRefName": pr.base, "headRefName": pr.head, "baseRefOid": base_oid,
             "headRefOid": pr.commits[-1] if pr.commits else "",
-            "author": self.actor(pr.author), "additions": 0, "deletions": 0, "changedFiles": 0,
+            "author": self.actor(pr.author), "additions": 0, "deletions": 0,
+            "changedFiles": len(repo.pull_files(pr)),
             "isCrossRepository": False, "locked": False, "maintainerCanModify": False,
             "mergeable": "MERGEABLE" if state == "OPEN" else "UNKNOWN",
             "totalCommentsCount": len(pr.comments), "authorAssociation": "MEMBER",

@@ -325,6 +325,16 @@ def _pr_commits(source: Obj, info: GraphQLResolveInfo, **args: Any) -> Any:
     return paginate(pr.commits, args, lambda sha: _store(info).pull_commit(repo, pr, sha))
 
 
+def _pr_files(source: Obj, _info: GraphQLResolveInfo, **args: Any) -> Any:
+    """The union of the PR's commits' `files`, by path (scenario facts hold no diff stats)."""
+    return paginate(_repo(source).pull_files(source["_pr"]), args, _changed_file)
+
+
+def _changed_file(path: str) -> Obj:
+    return {"__typename": "PullRequestChangedFile", "path": path, "additions": 0,
+            "deletions": 0, "changeType": "MODIFIED", "viewerViewedState": "UNVIEWED"}
+
+
 def _reviews(source: Obj, info: GraphQLResolveInfo, **args: Any) -> Any:
     repo, pr = _repo(source), source["_pr"]
     states, author = set(args.get("states") or ()), args.get("author")
@@ -390,6 +400,7 @@ _RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
     "PullRequest": {
         "labels": _labels,
         "commits": _pr_commits,
+        "files": _pr_files,
         "reviews": _reviews,
         "comments": _comments,
         "baseRef": _branch_ref("baseRefName"),

@@ -9,6 +9,7 @@ follow them (`pr.get_commits()` requests `pr.url + "/commits"`).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,7 +49,10 @@ class Builder(BaseBuilder):
 
     # --- commits --------------------------------------------------------------------------
 
-    def commit(self, repo: Repository, c: Commit, detail: bool = False) -> dict[str, Any]:
+    def commit(self, repo: Repository, c: Commit, detail: bool = False,
+               files: Sequence[str] = ()) -> dict[str, Any]:
+        """A commit; `detail` (the single-commit endpoint) adds stats and `files` (this page
+        of the commit's changed paths; the scenario has no diffs, so no line counts)."""
         u = f"{self.api}/repos/{repo.full_name}"
         committer = c.committer or c.author
         tree = derived_sha("tree", c.sha)
@@ -92,10 +96,19 @@ class Builder(BaseBuilder):
             ],
         }
         if detail:
-            # the single-commit endpoint adds stats and files; the scenario has no diffs
             body["stats"] = {"total": 0, "additions": 0, "deletions": 0}
-            body["files"] = []
+            body["files"] = [self._diff_entry(repo, c.sha, path) for path in files]
         return body
+
+    def _diff_entry(self, repo: Repository, sha: str, path: str) -> dict[str, Any]:
+        quoted = path.replace(" ", "%20")
+        return {
+            "sha": derived_sha("blob", sha, path), "filename": path, "status": "modified",
+            "additions": 0, "deletions": 0, "changes": 0,
+            "blob_url": f"{self.web}/{repo.full_name}/blob/{sha}/{quoted}",
+            "raw_url": f"{self.web}/{repo.full_name}/raw/{sha}/{quoted}",
+            "contents_url": f"{self.api}/repos/{repo.full_name}/contents/{quoted}?ref={sha}",
+        }
 
     def simple_commit(self, c: Commit) -> dict[str, Any]:
         committer = c.committer or c.author

@@ -12,6 +12,7 @@ from typing import Any
 from fakes.rest_builders import Builder
 from fakes.rest_common import (
     ApiError,
+    Paging,
     choice,
     no_commit,
     not_found,
@@ -177,12 +178,26 @@ def list_commits(ctx: Ctx) -> Answer:
 _COMMITS_DOCS = "https://docs.github.com/rest/commits/commits#list-commits"
 
 
+# GitHub: a commit's files come 300 a page (`Link` headers beyond), at most 3,000 in all
+_COMMIT_FILES_PAGE = 300
+_COMMIT_FILES_MAX = 3000
+
+
 def get_commit(ctx: Ctx) -> Answer:
     ref = ctx.path_params["ref"]
     sha = ctx.repo.resolve_ref(ref)
     if sha is None:
         raise no_commit(ref)
-    return Answer(ctx.builder.commit(ctx.repo, ctx.repo.commit_by_sha[sha], detail=True))
+    commit = ctx.repo.commit_by_sha[sha]
+    files = commit.files[:_COMMIT_FILES_MAX]
+    asked = paging(ctx.query)
+    per_page = _COMMIT_FILES_PAGE
+    if "per_page" in ctx.query:
+        per_page = min(max(asked.per_page, 1), _COMMIT_FILES_PAGE)
+    w = window(len(files), Paging(per_page, asked.page, asked.explicit), ctx.url,
+               ctx.query_items)
+    body = ctx.builder.commit(ctx.repo, commit, detail=True, files=files[w.start:w.end])
+    return Answer(body, w.link)
 
 
 def list_commit_pulls(ctx: Ctx) -> Answer:

@@ -34,6 +34,12 @@ def _check_sha(value: str | None) -> str | None:
     return value
 
 
+def _check_path(path: str) -> str:
+    if not path or path.startswith("/") or path.endswith("/") or "//" in path:
+        raise ValueError(f"{path!r} is not a file path relative to the repository root")
+    return path
+
+
 class Person(_Model):
     login: str | None = None
     name: str = ""
@@ -48,8 +54,18 @@ class Commit(_Model):
     committer: Person | None = None
     authored_at: datetime
     committed_at: datetime
+    # the paths the commit changes (vs its first parent), as REST `files[].filename` lists them;
+    # a tuple, so the million commits of a scale scenario share one empty default
+    files: tuple[str, ...] = ()
 
     _sha = field_validator("sha")(_check_sha)
+
+    @field_validator("files")
+    @classmethod
+    def _files(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            _check_path(path)
+        return value
 
 
 class Review(_Model):
@@ -188,8 +204,7 @@ class Repository(_Model):
     @classmethod
     def _files(cls, value: dict[str, str]) -> dict[str, str]:
         for path in value:
-            if not path or path.startswith("/") or path.endswith("/") or "//" in path:
-                raise ValueError(f"{path!r} is not a file path relative to the repository root")
+            _check_path(path)
         return value
 
     @field_validator("full_name")
@@ -215,6 +230,19 @@ class Repository(_Model):
     @cached_property
     def pull_by_number(self) -> dict[int, PullRequest]:
         return {p.number: p for p in self.pull_requests}
+
+    def pull_files(self, pr: PullRequest) -> list[str]:
+        """The paths a pull request changes: the union of its commits' files, sorted."""
+        found = self._pull_files.get(pr.number)
+        if found is None:
+            commits = [self.commit_by_sha.get(sha) for sha in pr.commits]
+            paths = {p for c in commits if c is not None for p in c.files}
+            found = self._pull_files[pr.number] = sorted(paths)
+        return found
+
+    @cached_property
+    def _pull_files(self) -> dict[int, list[str]]:
+        return {}
 
     @cached_property
     def all_tags(self) -> dict[str, str]:

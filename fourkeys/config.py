@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from fourkeys.errors import FourKeysError
+from fourkeys.paths import path_glob_problem, path_glob_regex
 from fourkeys.teams_file import TeamRule, TeamsFileError, glob_problem, read_teams_file
 
 DEPLOYMENT_SOURCES = (
@@ -158,6 +159,10 @@ class ServiceConfig(_Section):
     environment: str | None = None
     workflow: str | None = None
     heroku_app: str | None = None
+    # monorepos (docs/monorepos.md): the service's changes are those touching these globs;
+    # None = every change of the repository
+    paths: list[str] | None = None
+    tag_prefix: str | None = None  # releases: only tags starting with this, e.g. "checkout-v"
 
     @field_validator("name", "team")
     @classmethod
@@ -190,6 +195,35 @@ class ServiceConfig(_Section):
                 raise ValueError(f"'re:' pattern does not compile ({exc})") from None
         return value
 
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _paths_list(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, list):
+            raise ValueError('must be a list of globs, e.g. paths = ["services/checkout/**"]')
+        return value
+
+    @field_validator("paths")
+    @classmethod
+    def _paths(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("paths = [] matches nothing; list globs such as "
+                             '["services/checkout/**"], or remove paths to take every change')
+        for glob in value:
+            problem = path_glob_problem(glob)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("tag_prefix")
+    @classmethod
+    def _tag_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError('must not be empty, e.g. "checkout-v"; remove it to count every '
+                             "release")
+        return value
+
     @model_validator(mode="after")
     def _source_keys(self) -> ServiceConfig:
         needed = {
@@ -201,7 +235,16 @@ class ServiceConfig(_Section):
             raise ValueError(
                 f"deployment_source {self.deployment_source!r} needs {needed[0]} = \"...\""
             )
+        if self.tag_prefix is not None and self.deployment_source != "releases":
+            raise ValueError(
+                'tag_prefix only applies to deployment_source "releases"; remove it'
+            )
         return self
+
+    @property
+    def path_patterns(self) -> list[str]:
+        """`paths` as regexes matched against whole repository paths (fourkeys/paths.py)."""
+        return [path_glob_regex(glob) for glob in self.paths or ()]
 
     @property
     def environment_or_default(self) -> str:

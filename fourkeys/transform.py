@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fourkeys.config import Config
+from fourkeys.config import Config, ServiceConfig
 from fourkeys.errors import FourKeysError
 from fourkeys.publish import MARTS, MARTS_SCHEMA, publish_file
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
@@ -58,7 +58,7 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
              "branch": s.branch, "deployment_source": s.deployment_source,
              "environment": s.environment_or_default
              if s.deployment_source == "github_deployments" else s.environment,
-             "workflow": s.workflow, "heroku_app": s.heroku_app}
+             "workflow": s.workflow, "heroku_app": s.heroku_app, **_monorepo_vars(s)}
             for s in config.services
         ],
         "incident_sources": [
@@ -79,6 +79,17 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
     }
 
 
+def _monorepo_vars(service: ServiceConfig) -> dict[str, Any]:
+    """`paths` (as regexes, fourkeys/paths.py) and `tag_prefix`, only when set: a config
+    without them keeps its fingerprint, so upgrading rebuilds no incremental mart."""
+    out: dict[str, Any] = {}
+    if service.paths:
+        out["path_patterns"] = service.path_patterns
+    if service.tag_prefix is not None:
+        out["tag_prefix"] = service.tag_prefix
+    return out
+
+
 def dbt_args(command: str, config: Config, *, target: str = "duckdb",
              full_refresh: bool = False, as_of: date | None = None,
              unit_tests: bool = False) -> list[str]:
@@ -97,11 +108,22 @@ def dbt_args(command: str, config: Config, *, target: str = "duckdb",
     return args
 
 
-def run_dbt(args: list[str], warehouse: Path) -> Any:
-    """One dbt invocation in-process; returns dbt's result object."""
+def dbt_target(config: Config) -> str:
+    """The profiles.yml output: duckdb, bigquery, or (tests only) the BigQuery emulator's."""
+    if config.warehouse.type != "bigquery":
+        return "duckdb"
+    from fourkeys.warehouse.bigquery import api_endpoint
+
+    return "bigquery_emulator" if api_endpoint() else "bigquery"
+
+
+def run_dbt(args: list[str], warehouse: Path, env: dict[str, str] | None = None) -> Any:
+    """One dbt invocation in-process; returns dbt's result object. `env`: the variables
+    profiles.yml reads besides the DuckDB path (the BigQuery project, dataset, location)."""
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
+    os.environ.update(env or {})
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
@@ -182,6 +204,9 @@ def build_marts(config: Config, *, full_refresh: bool = False,
     run = {"run_id": uuid.uuid4().hex, "command": "transform",
            "started_at": datetime.now(UTC), "status": "running"}
     fingerprint = config_fingerprint(config)
+    if config.warehouse.type == "bigquery":
+        return _build_on_bigquery(config, run, fingerprint, full_refresh=full_refresh,
+                                  as_of=as_of)
     previous = _last_fingerprint(config.warehouse_path())
     if not full_refresh and previous is not None and previous != fingerprint:
         # a changed service list or rule would leave stale rows in the incremental marts
@@ -212,10 +237,55 @@ def build_marts(config: Config, *, full_refresh: bool = False,
     if summary.published:
         publish_file(path)
     else:
-        for failure in summary.failures:
-            log.error("%s", failure)
-        raise FourKeysError(
-            f"transform failed ({len(summary.failures)} failing models/tests, listed above); "
-            "the previously published marts are unchanged"
-        )
+        _raise_failed(summary)
+    return summary
+
+
+def _raise_failed(summary: TransformSummary) -> None:
+    for failure in summary.failures:
+        log.error("%s", failure)
+    raise FourKeysError(
+        f"transform failed ({len(summary.failures)} failing models/tests, listed above); "
+        "the previously published marts are unchanged"
+    )
+
+
+def _build_on_bigquery(config: Config, run: dict[str, Any], fingerprint: str, *,
+                       full_refresh: bool, as_of: date | None) -> TransformSummary:
+    """The same steps on BigQuery: dbt builds `<dataset>_build` / `<dataset>_marts`, a green
+    build is copied into `<dataset>` (fourkeys/publish_bigquery.py), the run goes to `_runs`."""
+    from fourkeys.publish_bigquery import publish_marts as publish_on_bigquery
+    from fourkeys.warehouse.bigquery import BigQueryWarehouse
+
+    settings = config.warehouse
+    warehouse = BigQueryWarehouse(settings.project, settings.dataset, settings.location)
+    try:
+        previous = warehouse.last_transform_fingerprint()
+        if not full_refresh and previous is not None and previous != fingerprint:
+            log.info("the configuration changed since the last build; rebuilding the marts whole")
+            full_refresh = True
+        env = {"FOURKEYS_BQ_PROJECT": warehouse.project, "FOURKEYS_BQ_DATASET": settings.dataset,
+               "FOURKEYS_BQ_LOCATION": settings.location}
+        started = time.monotonic()
+        result = run_dbt(dbt_args("build", config, target=dbt_target(config),
+                                  full_refresh=full_refresh, as_of=as_of),
+                         config.warehouse_path().resolve(), env)
+        summary = TransformSummary(seconds=time.monotonic() - started)
+        summary.models, summary.tests, summary.failures = _failures(result)
+        if result.exception is not None:
+            summary.failures.append(f"dbt: {str(result.exception).strip().splitlines()[0]}")
+        if result.success and not summary.failures:
+            publish_on_bigquery(warehouse)
+            summary.published = True
+        run.update(ended_at=datetime.now(UTC),
+                   status="success" if summary.published else "failed",
+                   counts={"models": summary.models, "tests": summary.tests,
+                           "failures": len(summary.failures), "full_refresh": full_refresh,
+                           "config_fingerprint": fingerprint},
+                   message=None if summary.published else "; ".join(summary.failures)[:1000])
+        warehouse.record_run(run)
+    finally:
+        warehouse.close()
+    if not summary.published:
+        _raise_failed(summary)
     return summary

@@ -104,24 +104,36 @@ class RepoBuilder:
 
     # --- git ------------------------------------------------------------------------------
     def _add_commit(self, sha: str, parents: Sequence[str], *, authored: str, author: str,
-                    message: str, committed: str | None) -> str:
+                    message: str, committed: str | None,
+                    files: Sequence[str] | None = None) -> str:
         if any(c["sha"] == sha for c in self.commits):
             raise ValueError(f"{self.full_name}: commit {sha} written twice")
-        self.commits.append({
+        commit: dict[str, Any] = {
             "sha": sha, "parents": list(parents), "message": message,
             "author": _person(author), "authored_at": ts(authored),
             "committed_at": ts(committed or authored),
-        })
+        }
+        if files is not None:  # the changed paths (monorepos); absent unless drawn
+            commit["files"] = list(files)
+        self.commits.append(commit)
         return sha
+
+    def _files_of(self, shas: Sequence[str]) -> list[str] | None:
+        """The union of the commits' files, in first-seen order (None when none has any)."""
+        drawn = [self._by_sha(sha).get("files") for sha in shas]
+        if all(f is None for f in drawn):
+            return None
+        return list(dict.fromkeys(p for f in drawn for p in f or ()))
 
     def commit(self, label: str, *, authored: str, author: str = "alice",
                message: str | None = None, committed: str | None = None,
-               branch: str | None = None) -> str:
-        """A commit pushed straight onto `branch` (default: the default branch)."""
+               branch: str | None = None, files: Sequence[str] | None = None) -> str:
+        """A commit pushed straight onto `branch` (default: the default branch); `files`:
+        the paths it changes."""
         branch = branch or self.default_branch
         parents = [self.heads[branch]] if branch in self.heads else []
         sha = self._add_commit(self.sha(label), parents, authored=authored, author=author,
-                               message=message or label, committed=committed)
+                               message=message or label, committed=committed, files=files)
         self.heads[branch] = sha
         return sha
 
@@ -131,10 +143,11 @@ class RepoBuilder:
 
     def feature_commit(self, label: str, *, parent: str | None, authored: str,
                        author: str = "alice", message: str | None = None,
-                       committed: str | None = None) -> str:
+                       committed: str | None = None, files: Sequence[str] | None = None) -> str:
         """A commit on a pull request's head branch (no branch head of the scenario moves)."""
         return self._add_commit(self.sha(label), [parent] if parent else [], authored=authored,
-                                author=author, message=message or label, committed=committed)
+                                author=author, message=message or label, committed=committed,
+                                files=files)
 
     def pull_request(self, number: int, title: str, *, commits: Sequence[str], opened: str,
                      author: str = "alice", body: str = "", head: str | None = None,
@@ -143,11 +156,14 @@ class RepoBuilder:
                      closed: str | None = None,
                      reviews: Sequence[tuple[str, str, str]] = (),
                      comments: Sequence[tuple[str, str]] = ()) -> MergedPull:
-        """A pull request; when `merged`, its merge is written on `base` at that moment.
+        """A pull request; when `merged`, its merge is written on `base` at that moment (a
+        squash or merge commit changes the union of the PR's commits' files; a rebased commit
+        keeps its original's).
 
         reviews: (login, submitted, state); comments: (login, created).
         """
         base = base or self.default_branch
+        files = self._files_of(commits)
         mainline: list[str] = []
         merge_sha: str | None = None
         if merged is not None:
@@ -156,13 +172,13 @@ class RepoBuilder:
                 message = f"{title} (#{number})" + (f"\n\n{body}" if body else "")
                 merge_sha = self._add_commit(self.sha(f"pr{number}:squash"), [tip],
                                              authored=merged, author=author, message=message,
-                                             committed=merged)
+                                             committed=merged, files=files)
                 mainline = [merge_sha]
             elif strategy == "merge":
                 message = f"Merge pull request #{number} from {author}/{head or 'topic'}"
                 merge_sha = self._add_commit(self.sha(f"pr{number}:merge"), [tip, commits[-1]],
                                              authored=merged, author=author, message=message,
-                                             committed=merged)
+                                             committed=merged, files=files)
                 mainline = [merge_sha]
             else:  # rebase: replay each commit on the base, keeping author, date and message
                 for own in commits:
@@ -170,7 +186,7 @@ class RepoBuilder:
                     tip = self._add_commit(
                         sha_of(f"{own}:rebased"), [tip], authored=_plain(original["authored_at"]),
                         author=original["author"]["login"], message=original["message"],
-                        committed=merged)
+                        committed=merged, files=original.get("files"))
                     mainline.append(tip)
                 merge_sha = tip
             self.heads[base] = mainline[-1]

@@ -72,8 +72,11 @@ cross join unnest(generate_date_array({{ start_date }}, {{ end_date }}, interval
 {%- endmacro %}
 
 {# Literal rows from a var (a list of dicts) as a relation with typed columns. #}
-{% macro rows_from_var(var_name, columns) %}
-{%- set items = var(var_name) or [] -%}
+{% macro rows_from_var(var_name, columns) %}{{ fourkeys.rows_from_list(var(var_name) or [], columns) }}{% endmacro %}
+
+{# Literal rows from a list of dicts (e.g. built in Jinja from a var) as a relation with typed
+   columns; missing keys are NULL. #}
+{% macro rows_from_list(items, columns) %}
 {%- if items | length == 0 %}
 select {% for name, type in columns %}cast(null as {{ type }}) as {{ name }}{% if not loop.last %}, {% endif %}{% endfor %}
 {{ 'where false' if target.type != 'bigquery' else 'limit 0' }}

@@ -6,6 +6,11 @@ pages, and a finished stream costs nothing. Page sizes keep a page far inside Gi
 (≤ 500,000 nodes, ~10 s): 50 pull requests × (50 commits + 3 × 20 reviews/comments/labels)
 is ~5,600 nodes and ~2 points; nested connections that overflow are followed with the small
 `*_MORE` queries only for the pull requests or deployments that need them.
+
+Monorepos (a repository with a path-filtered service) also read each pull request's changed
+files, behind `$withFiles`: 50 × 100 more nodes and ~0.5 point a page, no extra request unless a
+pull request changes more than 100 files. Other repositories send `withFiles: false`, which
+costs nothing (GitHub, like the fake, prices the selection that executes).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ PR_COMMITS_PAGE = 50
 PR_REVIEWS_PAGE = 20
 PR_COMMENTS_PAGE = 20
 PR_LABELS_PAGE = 20
+PR_FILES_PAGE = 100
 HISTORY_PAGE = 100
 ASSOCIATED_PULLS_PAGE = 5
 RELEASES_PAGE = 50
@@ -40,6 +46,7 @@ PR_COMMIT_NODES = (
 )
 PR_REVIEW_NODES = "nodes { databaseId author { login } state submittedAt createdAt }"
 PR_COMMENT_NODES = "nodes { databaseId author { login } createdAt }"
+PR_FILE_NODES = "nodes { path }"
 
 PULL_FIELDS = f"""
 fragment PullFields on PullRequest {{
@@ -49,6 +56,9 @@ fragment PullFields on PullRequest {{
   commits(first: {PR_COMMITS_PAGE}) {{ totalCount {PAGE_INFO} {PR_COMMIT_NODES} }}
   reviews(first: {PR_REVIEWS_PAGE}) {{ totalCount {PAGE_INFO} {PR_REVIEW_NODES} }}
   comments(first: {PR_COMMENTS_PAGE}) {{ totalCount {PAGE_INFO} {PR_COMMENT_NODES} }}
+  files(first: {PR_FILES_PAGE}) @include(if: $withFiles) {{
+    totalCount {PAGE_INFO} {PR_FILE_NODES}
+  }}
 }}
 """
 
@@ -68,7 +78,7 @@ query RepositorySnapshot(
   $owner: String!, $name: String!,
   $useDefaultBranch: Boolean!, $branch: String!,
   $withHistory: Boolean!, $historyAfter: String, $historySince: GitTimestamp,
-  $withPulls: Boolean!, $pullsAfter: String,
+  $withPulls: Boolean!, $pullsAfter: String, $withFiles: Boolean!,
   $withReleases: Boolean!, $releasesAfter: String,
   $withTags: Boolean!, $tagsAfter: String,
   $withDeployments: Boolean!, $deploymentsAfter: String, $environments: [String!],
@@ -149,13 +159,14 @@ query RepositorySnapshot(
     + DEPLOYMENT_FIELDS
 )
 
-# Overflow: one pull request's commits / reviews / comments beyond the first page.
+# Overflow: one pull request's commits / reviews / comments / files beyond the first page.
 PULL_MORE = f"""
 query PullRequestMore(
   $owner: String!, $name: String!, $number: Int!,
   $withCommits: Boolean!, $commitsAfter: String,
   $withReviews: Boolean!, $reviewsAfter: String,
-  $withComments: Boolean!, $commentsAfter: String
+  $withComments: Boolean!, $commentsAfter: String,
+  $withFiles: Boolean!, $filesAfter: String
 ) {{
   rateLimit {{ cost remaining resetAt limit }}
   repository(owner: $owner, name: $name) {{
@@ -168,6 +179,9 @@ query PullRequestMore(
       }}
       comments(first: 100, after: $commentsAfter) @include(if: $withComments) {{
         {PAGE_INFO} {PR_COMMENT_NODES}
+      }}
+      files(first: 100, after: $filesAfter) @include(if: $withFiles) {{
+        {PAGE_INFO} {PR_FILE_NODES}
       }}
     }}
   }}

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from extractors import tables
-from extractors.github import queries, rows
+from extractors.github import files, queries, rows
 from extractors.github.client import GitHubClient
 from fourkeys.errors import FourKeysError
 from fourkeys.warehouse.base import LoadBatch, Watermark
@@ -41,6 +41,8 @@ class RepoPlan:
     environments: list[str] | None = None  # None: no deployments wanted
     issue_labels: list[str] | None = None  # None: no incident issues wanted
     workflows: list[str] = field(default_factory=list)
+    # monorepos: read the changed files of pull requests and direct commits
+    files: bool = False
 
 
 @dataclass
@@ -63,6 +65,11 @@ def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
     return (ref.get("target") or {}).get("history")
 
 
+# the watermark stream that records a finished files backfill (value "complete": the same in
+# every run, so a re-run or a resumed run leaves the same warehouse)
+FILES_MARK = "files"
+
+
 class RepositoryExtractor:
     def __init__(
         self,
@@ -74,6 +81,7 @@ class RepositoryExtractor:
         lookback: timedelta,
         run_started_at: datetime,
         load: Callable[[LoadBatch], None],
+        known_commit_files: frozenset[str] = frozenset(),
     ) -> None:
         self.client = client
         self.plan = plan
@@ -112,6 +120,17 @@ class RepositoryExtractor:
             self.walks.append(walk("issues", "Issues", lambda r: r.get("issues"),
                                    lambda n: n.get("updatedAt"), True, lookback_applies=False))
         self.branch_name: str | None = plan.branch
+        # commits whose files are stored (read once, ever); grows as this run reads more
+        self.known_commit_files = set(known_commit_files)
+        # files are asked for the first time (paths were just added): read the pull requests
+        # and the history whole once, so earlier changes get their files too; the `files`
+        # mark says it was done
+        self.files_backfill = (plan.files and watermarks.get(FILES_MARK) is None
+                               and lower_bound_override is None)
+        if self.files_backfill:
+            for w in self.walks:
+                if w.name in ("commits", "pull_requests"):
+                    w.lower_bound = None
 
     def what(self, stream: str = "") -> str:
         return f"{self.plan.repository} {stream}".strip()
@@ -132,6 +151,7 @@ class RepositoryExtractor:
             ),
             "issueLabels": self.plan.issue_labels or None,
             "issuesSince": iso(issues.lower_bound) if issues and issues.lower_bound else None,
+            "withFiles": self.plan.files,
         }
         for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues"):
             out[f"with{var}"] = False
@@ -171,6 +191,9 @@ class RepositoryExtractor:
             self.load(batch)
             for table, table_rows in batch.rows.items():
                 self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
+        if self.files_backfill:  # every walk finished: the backfill is done
+            self.load(LoadBatch(watermarks=[Watermark("github", self.plan.repository,
+                                                      FILES_MARK, "complete")]))
         return self.rows_by_table
 
     def _advance(self, walk: StreamWalk, nodes: list[dict[str, Any]],
@@ -200,13 +223,18 @@ class RepositoryExtractor:
         if stream == "commits":
             batch.add(tables.COMMITS.name,
                       [rows.commit_row(repo, self.branch_name or "", n) for n in nodes])
+            if self.plan.files:
+                self._direct_commit_files(nodes, batch)
         elif stream == "pull_requests":
             for node in nodes:
                 self._complete_pull(node)
                 for table, table_rows in rows.pull_rows(repo, node).items():
                     batch.add(table, table_rows)
-                batch.replaced_parents.setdefault(tables.PULL_REQUEST_COMMITS.name, []).append(
-                    (repo, node["number"]))
+                replaced = [tables.PULL_REQUEST_COMMITS.name]
+                if self.plan.files:
+                    replaced.append(tables.PULL_REQUEST_FILES.name)
+                for table in replaced:
+                    batch.replaced_parents.setdefault(table, []).append((repo, node["number"]))
         elif stream == "releases":
             batch.add(tables.RELEASES.name, [rows.release_row(repo, n) for n in nodes])
         elif stream == "tags":
@@ -222,6 +250,17 @@ class RepositoryExtractor:
                     (repo, node["databaseId"]))
         elif stream == "issues":
             batch.add(tables.ISSUES.name, [rows.issue_row(repo, n) for n in nodes])
+
+    def _direct_commit_files(self, nodes: list[dict[str, Any]], batch: LoadBatch) -> None:
+        """Files of the page's direct commits not read before (in the page's batch, so they
+        land with the commits and the history watermark)."""
+        for node in nodes:
+            sha = node["oid"]
+            if sha in self.known_commit_files or not files.is_direct(node, self.branch_name):
+                continue
+            batch.add(tables.COMMIT_FILES.name,
+                      files.commit_file_rows(self.client, self.plan.repository, sha))
+            self.known_commit_files.add(sha)
 
     def _environment_wanted(self, environment: str | None) -> bool:
         wanted = self.plan.environments
@@ -239,9 +278,12 @@ class RepositoryExtractor:
         """Follow a PR's nested connections only when they overflow their first page."""
         parts = {"Commits": node["commits"], "Reviews": node["reviews"],
                  "Comments": node["comments"]}
+        if node.get("files"):
+            parts["Files"] = node["files"]
         while any(p["pageInfo"]["hasNextPage"] for p in parts.values()):
             variables: dict[str, Any] = {"owner": self.owner, "name": self.name,
-                                         "number": node["number"]}
+                                         "number": node["number"], "withFiles": False,
+                                         "filesAfter": None}
             for key, part in parts.items():
                 variables[f"with{key}"] = bool(part["pageInfo"]["hasNextPage"])
                 variables[f"{key.lower()}After"] = part["pageInfo"]["endCursor"]

@@ -94,7 +94,7 @@ def pull_rows(repo: str, node: dict[str, Any]) -> dict[str, list[dict[str, Any]]
             "author_email": a.get("email"), "authored_at": c.get("authoredDate"),
             "committed_at": c.get("committedDate"),
         })
-    return {
+    out = {
         tables.PULL_REQUESTS.name: [pr],
         tables.PULL_REQUEST_COMMITS.name: commit_rows,
         tables.PULL_REQUEST_REVIEWS.name: [
@@ -109,6 +109,18 @@ def pull_rows(repo: str, node: dict[str, Any]) -> dict[str, list[dict[str, Any]]
             for c in comments if c.get("databaseId") is not None
         ],
     }
+    if "files" in node:  # asked only for monorepos (`withFiles`)
+        out[tables.PULL_REQUEST_FILES.name] = [
+            {"repository": repo, "pull_request_number": number, "path": f["path"]}
+            for f in (node["files"] or {}).get("nodes") or [] if f and f.get("path")
+        ]
+    return out
+
+
+def commit_file_rows(repo: str, sha: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """REST `GET /repos/{o}/{r}/commits/{sha}` `files[]` (all pages) → rows."""
+    return [{"repository": repo, "sha": sha, "path": f["filename"]}
+            for f in files if f.get("filename")]
 
 
 def release_row(repo: str, node: dict[str, Any]) -> dict[str, Any]:

@@ -2,13 +2,19 @@
    commit on the branch's mainline that belongs to no merged pull request. A pull request's
    mainline commits are the ones GitHub associates with it (merge, squash or rebased commits),
    its merge commit, and any of its own commits that landed on the mainline (fast-forward);
-   it is shipped with the first of them (`mainline_position` = the oldest). #}
+   it is shipped with the first of them (`mainline_position` = the oldest).
+   A path-filtered (monorepo) service keeps only the changes whose files touch its paths
+   (int_service_path_matches); a change touching two services' paths is a change of each. #}
 with services as (
     select * from {{ ref('int_services') }}
 ),
 
 mainline as (
     select * from {{ ref('int_mainline_commits') }}
+),
+
+path_matches as (
+    select * from {{ ref('int_service_path_matches') }}
 ),
 
 pulls as (
@@ -116,6 +122,11 @@ pull_changes as (
         on pull_positions.repository = pulls.repository
         and pull_positions.branch = services.branch
         and pull_positions.pull_request_number = pulls.pull_request_number
+    left join path_matches
+        on path_matches.service = services.service
+        and path_matches.change_type = 'pull_request'
+        and path_matches.pull_request_number = pulls.pull_request_number
+    where not services.is_path_filtered or path_matches.service is not null
 ),
 
 pull_own_commits as (
@@ -154,8 +165,13 @@ direct_changes as (
     left join pull_own_commits
         on pull_own_commits.repository = mainline.repository
         and pull_own_commits.commit_sha = mainline.commit_sha
+    left join path_matches
+        on path_matches.service = services.service
+        and path_matches.change_type = 'commit'
+        and path_matches.commit_sha = mainline.commit_sha
     where commit_owner.commit_sha is null
         and pull_own_commits.commit_sha is null
+        and (not services.is_path_filtered or path_matches.service is not null)
 ),
 
 unioned as (

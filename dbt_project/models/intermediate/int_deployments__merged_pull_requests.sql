@@ -1,5 +1,6 @@
 {# merged_pull_requests: every pull request merged into the service's branch is a deployment at
-   merged_at of its merge commit (for teams that deploy on merge). #}
+   merged_at of its merge commit (for teams that deploy on merge). A path-filtered (monorepo)
+   service deploys on the merges of the pull requests that touch its paths only. #}
 with services as (
     select * from {{ ref('int_services') }}
     where deployment_source = 'merged_pull_requests'
@@ -22,6 +23,11 @@ final as (
     inner join pulls
         on pulls.repository = services.repository
         and pulls.base_ref = services.branch
+    left join {{ ref('int_service_path_matches') }} as path_matches
+        on path_matches.service = services.service
+        and path_matches.change_type = 'pull_request'
+        and path_matches.pull_request_number = pulls.pull_request_number
+    where not services.is_path_filtered or path_matches.service is not null
 )
 
 select * from final

@@ -1,5 +1,6 @@
 {# releases: a published release that is neither a draft nor a prerelease; deployed_at =
-   published_at; sha = the commit its tag points to. #}
+   published_at; sha = the commit its tag points to. With `tag_prefix` (a monorepo releasing
+   each service under its own tags), only the releases whose tag starts with it. #}
 with services as (
     select * from {{ ref('int_services') }}
     where deployment_source = 'releases'
@@ -21,6 +22,8 @@ final as (
     from services
     inner join releases
         on releases.repository = services.repository
+    where services.tag_prefix is null
+        or {{ fourkeys.starts_with('releases.tag_name', 'services.tag_prefix') }}
 )
 
 select * from final

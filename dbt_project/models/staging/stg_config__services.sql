@@ -10,6 +10,7 @@ with configured as (
         ('environment', dbt.type_string()),
         ('workflow', dbt.type_string()),
         ('heroku_app', dbt.type_string()),
+        ('tag_prefix', dbt.type_string()),
     ]) }}
 ),
 
@@ -22,7 +23,8 @@ final as (
         deployment_source,
         environment,
         workflow,
-        heroku_app
+        heroku_app,
+        tag_prefix
     from configured
 )
 
