@@ -28,7 +28,7 @@ from incidents.bot.signature import SignatureError, compute_signature, verify
 from tests.integration.slack_signing import action_body, command_body, sign, signed_headers
 
 SECRET = "test-signing-secret-5ca1ab1e0ddba11"
-BOT_TOKEN = "xoxb-test-bot-token-0123456789abcdef"
+BOT_TOKEN = "xoxb-fake_bot_token_0123456789abcdef"
 START = datetime(2024, 3, 1, 10, 0, tzinfo=UTC)
 INCIDENTS = channel_id("#incidents")
 SERVICES = ("checkout-api", "search-api")
@@ -315,7 +315,7 @@ def test_no_secret_appears_in_any_log_record(bot: Bot, caplog: pytest.LogCapture
     bot.drain()
     _forged(bot, "wrong secret")
     _forged(bot, "stale")
-    bot.fake.tokens = frozenset({"xoxb-some-other-token"})  # Slack now refuses the bot's token
+    bot.fake.tokens = frozenset({"xoxb-fake_some_other_token"})  # Slack now refuses the bot's token
     bot.ok("mitigated")
     bot.drain()
     messages = [r.getMessage() for r in caplog.records]
@@ -470,10 +470,10 @@ def test_cli_with_a_token_slack_refuses_is_a_one_line_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked-token-000000")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-fake_revoked_token_000000")
     with serve_fake_slack(FakeSlack(tokens=frozenset({BOT_TOKEN}))) as (server, fake):
         code, lines = _cli(write_config(tmp_path, server.base_url), capsys)
     assert code == 1
     assert len(lines) == 1 and "invalid_auth" in lines[0], lines
-    assert "xoxb-revoked-token-000000" not in lines[0]
+    assert "xoxb-fake_revoked_token_000000" not in lines[0]
     assert [c.method for c in fake.calls] == ["auth.test"]

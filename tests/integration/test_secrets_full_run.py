@@ -30,7 +30,7 @@ from tests.conftest import ROOT, TOKEN, serve_org
 from tests.integration.slack_signing import command_body, signed_headers
 
 SIGNING_SECRET = "8f742231b10e8888abcd99aaabbbccc1"
-BOT_TOKEN = "xoxb-1111111111-2222222222-a1b2c3d4e5f6g7h8i9j0k1l2"
+BOT_TOKEN = "xoxb-fake_1111111111_2222222222_a1b2c3d4e5f6g7h8"
 WEBHOOK_SECRET_PART = "B07HOOKSECRET/q9w8e7r6t5y4u3i2o1p0"
 NEEDLES = {
     "github token": TOKEN, "github token fragment": TOKEN[8:24],
