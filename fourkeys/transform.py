@@ -225,12 +225,7 @@ def build_marts(config: Config, *, full_refresh: bool = False,
         summary.published = True
     warehouse = DuckDBWarehouse(path)
     try:
-        run.update(ended_at=datetime.now(UTC),
-                   status="success" if summary.published else "failed",
-                   counts={"models": summary.models, "tests": summary.tests,
-                           "failures": len(summary.failures), "full_refresh": full_refresh,
-                           "config_fingerprint": fingerprint},
-                   message=None if summary.published else "; ".join(summary.failures)[:1000])
+        _finish(run, summary, full_refresh=full_refresh, fingerprint=fingerprint)
         warehouse.record_run(run)
     finally:
         warehouse.close()
@@ -239,6 +234,17 @@ def build_marts(config: Config, *, full_refresh: bool = False,
     else:
         _raise_failed(summary)
     return summary
+
+
+def _finish(run: dict[str, Any], summary: TransformSummary, *, full_refresh: bool,
+            fingerprint: str) -> None:
+    """The `_runs` row of a build, on either warehouse."""
+    run.update(ended_at=datetime.now(UTC),
+               status="success" if summary.published else "failed",
+               counts={"models": summary.models, "tests": summary.tests,
+                       "failures": len(summary.failures), "full_refresh": full_refresh,
+                       "config_fingerprint": fingerprint},
+               message=None if summary.published else "; ".join(summary.failures)[:1000])
 
 
 def _raise_failed(summary: TransformSummary) -> None:
@@ -277,12 +283,7 @@ def _build_on_bigquery(config: Config, run: dict[str, Any], fingerprint: str, *,
         if result.success and not summary.failures:
             publish_on_bigquery(warehouse)
             summary.published = True
-        run.update(ended_at=datetime.now(UTC),
-                   status="success" if summary.published else "failed",
-                   counts={"models": summary.models, "tests": summary.tests,
-                           "failures": len(summary.failures), "full_refresh": full_refresh,
-                           "config_fingerprint": fingerprint},
-                   message=None if summary.published else "; ".join(summary.failures)[:1000])
+        _finish(run, summary, full_refresh=full_refresh, fingerprint=fingerprint)
         warehouse.record_run(run)
     finally:
         warehouse.close()
