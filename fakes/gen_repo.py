@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 Event = Callable[[int, Any], None]
 
 
+ID_BLOCK = 1_000_000  # ids per service
+
+
 @dataclass(slots=True)
 class ServiceCtx:
     spec: OrgSpec
@@ -74,7 +77,9 @@ class RepoSim:
         repo = ctx.service.repository
         self.rng = random.Random(f"{ctx.spec.seed}:{repo}")
         self.sha = Shas(f"{ctx.spec.seed}:{repo}")
-        self._ids = itertools.count((ctx.index + 1) * 10_000_000 + 1)
+        # a million ids per service keeps every id a GraphQL Int (32-bit) up to 2,146 services
+        # (10 million each overflowed from the 214th service on)
+        self._ids = itertools.count((ctx.index + 1) * ID_BLOCK + 1)
         self.commits: list[dict[str, Any]] = []
         self.pulls: list[dict[str, Any]] = []
         self.issues: list[dict[str, Any]] = []

@@ -329,3 +329,25 @@ def test_config_toml_with_pagerduty(org: GeneratedOrg) -> None:
     assert config["pagerduty"] == {"api_url": "http://p", "token_env": "PAGERDUTY_TOKEN"}
     paged = [s for s in config["incident_sources"] if s["type"] == "pagerduty"]
     assert {s["service"] for s in paged} == {s.name for s in org.services if s.pagerduty_service_id}
+
+
+def test_ids_stay_graphql_ints_past_two_hundred_services() -> None:
+    """GraphQL's Int is 32-bit: with 10 million ids per service the fake answered "Int cannot
+    represent non 32-bit signed integer value" from the 214th service on."""
+    from fakes.generator import OrgSpec, generate
+
+    org = generate(OrgSpec(teams=60, services_per_team=4, months=1,
+                           prs_per_service_per_week=1.0, seed=5))
+    assert len(org.services) == 240
+
+    def ids(node: object) -> list[int]:
+        if isinstance(node, dict):
+            found = [v for k, v in node.items() if k == "id" and isinstance(v, int)]
+            return found + [i for v in node.values() for i in ids(v)]
+        if isinstance(node, list):
+            return [i for v in node for i in ids(v)]
+        return []
+
+    every = ids(org.scenario["repositories"])
+    assert every and max(every) < 2**31
+    assert len(every) == len(set(every))
