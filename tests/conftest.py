@@ -95,6 +95,15 @@ def run_cli(*args: str, env: dict[str, str] | None = None,
                           text=True, env=full_env, timeout=timeout, cwd=str(ROOT))
 
 
+def query_rows(path: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """One read-only query on a DuckDB file (a warehouse or the published marts)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 def table_snapshot(path: Path, exclude: tuple[str, ...] = ("_runs",)) -> dict[str, list[tuple]]:
     """Every table's rows (values as varchar), sorted; `exclude`d tables left out.
 

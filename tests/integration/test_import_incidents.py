@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 import pytest
 from sqlalchemy import create_engine, insert, update
@@ -29,6 +28,7 @@ from fourkeys.warehouse.duckdb import DuckDBWarehouse
 from incidents.bot.schema import incidents as bot_incidents
 from incidents.bot.schema import metadata as bot_metadata
 from incidents.run import import_incidents
+from tests.conftest import query_rows as q
 from tests.conftest import run_cli, table_snapshot
 from tests.scenario_builder import ScenarioBuilder
 
@@ -78,14 +78,6 @@ bot_database = "bot.sqlite"
 {body}
 """, encoding="utf-8")
     return path
-
-
-def q(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def marks(path: Path, source: str) -> dict[tuple[str, str], str | None]:

@@ -27,6 +27,7 @@ from sqlalchemy import insert
 from fakes.scenario import load_scenario
 from fakes.server import create_app, serve_in_thread
 from incidents.bot.schema import incidents as bot_incidents
+from tests.conftest import query_rows as q
 from tests.conftest import run_cli
 from tests.integration.test_import_incidents import (
     bot_database,
@@ -34,7 +35,6 @@ from tests.integration.test_import_incidents import (
     linked_org,
     pd_incident,
     pd_scenario,
-    q,
     write_config,
 )
 

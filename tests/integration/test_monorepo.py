@@ -51,12 +51,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 import pytest
 
 from fakes.scenario import load_scenario
 from fakes.server import RunningServer, create_app, serve_in_thread
+from tests.conftest import query_rows as q
 from tests.conftest import run_cli
 from tests.monorepo_scenario import Mono, build_mono, write_config
 
@@ -68,14 +68,6 @@ def stats(server: RunningServer, reset: bool = False) -> dict[str, Any]:
     if reset:
         httpx.post(f"{server.base_url}/_fake/stats/reset")
     return found
-
-
-def q(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def at(text: str) -> datetime:

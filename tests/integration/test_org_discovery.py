@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import httpx
 import pytest
 
@@ -25,6 +24,7 @@ from fakes.server import create_app, serve_in_thread
 from fourkeys.config import OrganizationConfig, load_config
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import TOKEN, run_cli
+from tests.conftest import query_rows as q
 from tests.org_scenario import EXPECTED_SERVICES, build_scenario, write_config
 
 
@@ -34,14 +34,6 @@ class Run:
     warehouse: Path
     extract: Any  # CompletedProcess
     stats: dict[str, Any]  # the fake's request counts after the extract
-
-
-def q(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
