@@ -7,6 +7,10 @@ old file is served for it. The file is ATTACHed read-only into a private in-memo
 instance rather than opened with `duckdb.connect(path)`: DuckDB reuses an open instance for the
 same path, which would keep serving the old (replaced) file while anything still holds it.
 
+On a BigQuery warehouse (FOURKEYS_BQ_PUBLISHED_* set by `fourkeys dashboard`) the file is a local
+DuckDB snapshot of the published dataset, one per transform run (app/bigquery_snapshot.py); the
+same identity keying picks up a new snapshot, and all the SQL below stays DuckDB SQL.
+
 Window metrics are computed here from the fact tables for any date range, with the rules of
 `dora_summary` (same samples, medians and Wilson interval); bands are assigned by `app.bands`.
 Every value reaches DuckDB as a `?` parameter; SQL text is composed only from constant
@@ -26,6 +30,8 @@ from typing import Any, Literal, NamedTuple
 import duckdb
 import pandas as pd
 import streamlit as st
+
+from app import bigquery_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,11 @@ class DataUnavailable(Exception):
     """The published file vanished or is not a fourkeys published file; the UI says what to do."""
 
 
+class SourceUnavailable(DataUnavailable):
+    """BigQuery could not be asked for the published marts (or they could not be copied); the
+    message is one line that ends with the fix."""
+
+
 @dataclass(frozen=True)
 class Window:
     """[start, end) in UTC days; the UI shows end − 1 day as the inclusive last day."""
@@ -76,7 +87,7 @@ class Window:
 
 @dataclass(frozen=True)
 class WarehouseState:
-    kind: Literal["unset", "missing", "unreadable", "empty", "single", "ready"]
+    kind: Literal["unset", "missing", "unreadable", "unreachable", "empty", "single", "ready"]
     path: str | None
     detail: str = ""
     deployments: int = 0
@@ -84,8 +95,23 @@ class WarehouseState:
 
 
 def published_path() -> Path | None:
+    """FOURKEYS_PUBLISHED; on BigQuery the snapshot of the latest published run (None before the
+    first publish; SourceUnavailable when BigQuery cannot be asked)."""
+    if bigquery_snapshot.configured():
+        try:
+            return bigquery_snapshot.current_file()
+        except bigquery_snapshot.SnapshotError as exc:
+            raise SourceUnavailable(str(exc)) from None
     value = os.environ.get(ENV_PUBLISHED, "").strip()
     return Path(value).expanduser() if value else None
+
+
+def published_label() -> str | None:
+    """Where the published marts are, for the UI: the file, or the BigQuery dataset."""
+    if bigquery_snapshot.configured():
+        return bigquery_snapshot.label()
+    value = os.environ.get(ENV_PUBLISHED, "").strip()
+    return str(Path(value).expanduser()) if value else None
 
 
 def github_web_url() -> str:
@@ -126,32 +152,38 @@ def _cached_frame(identity: FileIdentity, sql: str, params: tuple[Any, ...]) -> 
 def _frame(sql: str, params: tuple[Any, ...] = ()) -> pd.DataFrame:
     identity = file_identity()
     if identity is None:
-        raise DataUnavailable(f"{published_path()}: the published marts are gone")
+        raise DataUnavailable(f"{published_label()}: the published marts are gone")
     return _cached_frame(identity, sql, params)
 
 
 # --- state and filter options ----------------------------------------------------------------
 def warehouse_state() -> WarehouseState:
-    path = published_path()
-    if path is None:
-        return WarehouseState("unset", None)
+    try:
+        path = published_path()
+    except SourceUnavailable as exc:
+        return WarehouseState("unreachable", published_label(), str(exc))
+    where = published_label()  # the file, or on BigQuery the dataset (not the local copy)
+    if path is None:  # on BigQuery: no successful transform yet
+        return WarehouseState("missing" if where else "unset", where)
     if file_identity() is None:
-        return WarehouseState("missing", str(path))
+        return WarehouseState("missing", where)
     try:
         tables = set(_frame("select table_name from information_schema.tables "
                             "where table_catalog = 'published'")["table_name"])
         missing = [name for name in REQUIRED_TABLES if name not in tables]
         if missing:
-            return WarehouseState("unreadable", str(path), f"missing tables: {', '.join(missing)}")
+            return WarehouseState("unreadable", where, f"missing tables: {', '.join(missing)}")
         first = _frame("select count(*) over () as deployments, deployment_id, service, team, "
                        "deployed_at from fct_deployments order by deployed_at limit 1")
+    except SourceUnavailable as exc:
+        return WarehouseState("unreachable", where, str(exc))
     except DataUnavailable as exc:
-        return WarehouseState("unreadable", str(path), str(exc))
+        return WarehouseState("unreadable", where, str(exc))
     if first.empty:
-        return WarehouseState("empty", str(path))
+        return WarehouseState("empty", where)
     row = first.iloc[0].to_dict()
     count = int(row.pop("deployments"))
-    return WarehouseState("single" if count == 1 else "ready", str(path), deployments=count,
+    return WarehouseState("single" if count == 1 else "ready", where, deployments=count,
                           single=row if count == 1 else {})
 
 

@@ -39,7 +39,8 @@ if state.kind in ("empty", "single", "ready"):
     try:
         st.session_state[ui.FILTERS_KEY] = filters.sidebar(data.filter_options())
     except data.DataUnavailable as exc:  # replaced by a broken file between two queries
-        state = data.WarehouseState("unreadable", state.path, str(exc))
+        kind = "unreachable" if isinstance(exc, data.SourceUnavailable) else "unreadable"
+        state = data.WarehouseState(kind, state.path, str(exc))
         st.session_state[ui.STATE_KEY] = state
 if page.url_path != "drill-down" and "rows" in st.query_params:
     del st.query_params["rows"]  # the drill-down page's own parameter

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import bands, fmt
-from app.data import DataUnavailable, WarehouseState, Window
+from app.data import DataUnavailable, SourceUnavailable, WarehouseState, Window
 from app.filters import ALL_SERVICES, ALL_TEAMS, Filters
 
 STATE_KEY = "_warehouse_state"
@@ -45,6 +45,8 @@ def guidance(current: WarehouseState) -> None:
         st.error(f"`{current.path}` is not a readable fourkeys published file "
                  f"({current.detail}).")
         st.markdown(f"Run `{RUN_HINT}` to publish the marts again.")
+    elif current.kind == "unreachable":  # BigQuery: the detail ends with the fix
+        st.error(f"The published marts cannot be read: {current.detail}")
     elif current.kind == "empty":
         st.info("The warehouse has no deployments yet, so there is nothing to measure.")
         st.markdown("Check each `[[services]]` entry of `fourkeys.toml` (its "
@@ -75,7 +77,8 @@ def guarded(render: Callable[[], None]) -> None:
         render()
     except DataUnavailable as exc:
         st.error(f"The published marts cannot be read: {exc}")
-        st.markdown(f"Run `{RUN_HINT}` to publish them again, then reload.")
+        if not isinstance(exc, SourceUnavailable):  # BigQuery's message says its own fix
+            st.markdown(f"Run `{RUN_HINT}` to publish them again, then reload.")
 
 
 def window_caption(window: Window, scope: str, *, trend: bool = True) -> None:

@@ -303,9 +303,9 @@ def where_calls_go(scenario: Any, config_path: Path) -> dict[str, Any]:
         overflow_prs += sum(
             1
             for p in repo.pull_requests
-            if len(p.commits) > queries.PR_COMMITS_PAGE
-            or len(p.reviews) > queries.PR_REVIEWS_PAGE
-            or len(p.comments) > queries.PR_COMMENTS_PAGE
+            # one timeline: commits, reviews, comments and label events together
+            if len(p.commits) + len(p.reviews) + len(p.comments) + len(p.labels)
+            > queries.PR_TIMELINE_PAGE
         )
         if envs is not None:
             overflow_deployments += sum(

@@ -234,6 +234,8 @@ def snapshot_costs() -> dict[str, int]:
                             "issuesSince": None, "withFiles": False}
     base.update({f"with{k}": False for k in STREAMS})
     base.update({f"{k[0].lower()}{k[1:]}After": None for k in STREAMS})
+    base.update({f"{k[0].lower()}{k[1:]}First": getattr(queries, page)
+                 for k, (page, _) in STREAMS.items()})
     out = {k: analyze(schema, operation, fragments, {**base, f"with{k}": True}).requests
            for k in STREAMS}
     out["all"] = analyze(schema, operation, fragments,
@@ -279,7 +281,8 @@ def where_points_go(m: dict[str, Any]) -> None:
               f"{costs[stream] / 100 / page:.4f} points an item x {items:>9,} {name:<14} "
               f"≈ {implied:>8,.0f} points ({per_1k(implied, prs):.1f} per 1,000 PRs)")
     measured = m["backfill"]["extract"]["graphql_points"]
-    print(f"  sum ≈ {total:,.0f} points against {measured:,} charged (the rest: rounding per "
+    print(f"  sum ≈ {total:,.0f} points if every page came by GraphQL, against {measured:,} "
+          "charged (histories read by REST cost core requests instead; the rest: rounding per "
           "query, partial pages, overflow follow-ups)")
 
 

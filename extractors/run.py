@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from extractors.github.client import GitHubClient
+from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
 from extractors.github.repository import RepoPlan, RepositoryExtractor
 from extractors.github.workflow_runs import extract_workflow_runs
@@ -102,7 +103,10 @@ def extract(
     full_refresh: bool = False,
     policy: RetryPolicy = DEFAULT_POLICY,
     on_unit_done: Callable[[str], None] | None = None,
+    history_api: str | None = None,
 ) -> ExtractSummary:
+    """`history_api` ("rest" | "graphql") pins where branch histories are read; by default
+    each repository's goes to the budget this run has spent less of (history.HistoryRoute)."""
     started = time.monotonic()
     run_started_at = datetime.now(UTC).replace(microsecond=0)
     summary = ExtractSummary(config=config)
@@ -138,6 +142,7 @@ def extract(
     github_marks = warehouse.watermarks("github")
     heroku_marks = warehouse.watermarks("heroku")
     known_files = _known_commit_files(warehouse, plans)
+    history_route = HistoryRoute(summary.stats, forced=history_api)
 
     def github_unit(plan: RepoPlan) -> str:
         marks = {s: m.value for (p, s), m in github_marks.items() if p == plan.repository}
@@ -145,6 +150,8 @@ def extract(
             client, plan, watermarks=marks, lower_bound_override=since, lookback=lookback,
             run_started_at=run_started_at, load=load,
             known_commit_files=known_files.get(plan.repository, frozenset()),
+            history_api=history_route.choose(),
+            history_mark=github_marks.get((plan.repository, "commits")),
         )
         extractor.run()
         for workflow in plan.workflows:

@@ -311,6 +311,14 @@ class ObjectStore:
                 "url": f"{pr_url}#issuecomment-{comment.id}",
                 "pullRequest": self.pull(repo, pr), "repository": self.repo(repo)}  # fmt: skip
 
+    def labeled_event(self, repo: Repository, pr: PullRequest, name: str) -> Obj:
+        """The scenario keeps no label history: a current label was added by the PR's author
+        when the PR was opened."""
+        return {"__typename": "LabeledEvent",
+                "id": encode_id("LabeledEvent", repo.full_name, f"{pr.number}/{name}"),
+                "createdAt": iso(pr.created_at), "actor": self.actor(pr.author),
+                "label": self.label(repo, name), "labelable": self.pull(repo, pr)}  # fmt: skip
+
     # --- releases, deployments, issues --------------------------------------------------------
     def latest_release_id(self, repo: Repository) -> int | None:
         def build() -> list[int]:

@@ -68,13 +68,22 @@ EMPTY_PAGE_INFO = {"hasNextPage": False, "hasPreviousPage": False, "startCursor"
 
 
 def paginate(items: Sequence[Any], args: dict[str, Any], build: Callable[[Any], Any]) -> Obj:
-    """Relay's slicing (after/before, then first, then last) over an already ordered list."""
+    """Relay's slicing (after/before, then first, then last) over an already ordered list.
+
+    `skip` (only timeline connections have it) drops the first n items the cursors leave, before
+    `first`/`last`, on each request that passes it; cursors stay offsets into `items`.
+    `filteredCount` (items between the cursors) and `pageCount` (items on this page) are the
+    timeline connections' extra counts, as GitHub documents them.
+    """
     total = len(items)
     start, end = 0, total
     if args.get("after") is not None:
         start = min(max(decode_cursor(args["after"]) + 1, 0), total)
     if args.get("before") is not None:
         end = max(min(decode_cursor(args["before"]), total), start)
+    filtered = end - start
+    if args.get("skip") is not None:
+        start = min(start + max(args["skip"], 0), end)
     if args.get("first") is not None:
         end = min(end, start + max(args["first"], 0))
     if args.get("last") is not None:
@@ -82,6 +91,8 @@ def paginate(items: Sequence[Any], args: dict[str, Any], build: Callable[[Any], 
     nodes = [build(item) for item in items[start:end]]
     return {
         "totalCount": total,
+        "filteredCount": filtered,
+        "pageCount": len(nodes),
         "nodes": nodes,
         "_start": start,  # `edges` are built from it only when selected (see _edges)
         "pageInfo": {

@@ -23,6 +23,7 @@ from fakes.graphql_objects import Obj, ObjectStore, utc
 from fakes.graphql_organizations import org_repositories, organization
 from fakes.graphql_paging import edges_resolver, order_of, paginate, parse_time
 from fakes.graphql_paging import store_of as _store
+from fakes.graphql_timeline import pull_timeline_items
 from fakes.scenario import Commit, Repository
 
 # --- Query ------------------------------------------------------------------------------------
@@ -403,6 +404,7 @@ _RESOLVERS: dict[str, dict[str, Callable[..., Any]]] = {
         "files": _pr_files,
         "reviews": _reviews,
         "comments": _comments,
+        "timelineItems": pull_timeline_items,
         "baseRef": _branch_ref("baseRefName"),
         "headRef": _branch_ref("headRefName"),
     },

@@ -125,11 +125,20 @@ def fake_api_command(scenario: str, host: str, port: int, faults: str | None) ->
 
 
 def sql_command(config_path: str | None, query: str, fmt: str) -> int:
+    """DuckDB: the query on the published file. BigQuery: the query in BigQuery (GoogleSQL) with
+    the published dataset as the default dataset. The same output formats."""
     from fourkeys.publish import published_path
-    from fourkeys.sql import render, run_query
+    from fourkeys.sql import render, run_bigquery_query, run_query
 
     config = load_config(config_path)
-    columns, rows = run_query(published_path(config.warehouse_path()), query)
+    if config.warehouse.type == "bigquery":
+        from fourkeys.warehouse.connect import check_warehouse
+
+        check_warehouse(config)
+        columns, rows = run_bigquery_query(config.warehouse.project, config.warehouse.dataset,
+                                           config.warehouse.location, query)
+    else:
+        columns, rows = run_query(published_path(config.warehouse_path()), query)
     print(render(columns, rows, fmt))
     return 0
 
@@ -141,20 +150,46 @@ def github_web_url(api_url: str) -> str:
     return api_url.rstrip("/").removesuffix("/api/v3")
 
 
-def dashboard_command(config_path: str | None, port: int) -> int:
-    """Run the Streamlit app on the published marts (blocks until stopped)."""
-    import subprocess
+# where the app finds the published marts (app/data.py, app/bigquery_snapshot.py)
+DASHBOARD_SOURCE_ENV = ("FOURKEYS_PUBLISHED", "FOURKEYS_BQ_PUBLISHED_PROJECT",
+                        "FOURKEYS_BQ_PUBLISHED_DATASET", "FOURKEYS_BQ_PUBLISHED_LOCATION")
 
+
+def dashboard_env(config: Config) -> dict[str, str]:
+    """The variables that tell the app where the published marts are: the published DuckDB file,
+    or the BigQuery project, dataset and location (credentials stay Google's own environment;
+    FOURKEYS_BQ_API_ENDPOINT, tests only, passes through with the rest of the environment)."""
+    env = {"FOURKEYS_GITHUB_WEB_URL": github_web_url(config.github.api_url)}
+    if config.warehouse.type == "bigquery":
+        from fourkeys.warehouse.bigquery import BigQueryWarehouse
+        from fourkeys.warehouse.connect import check_warehouse
+
+        check_warehouse(config)
+        settings = config.warehouse
+        # the project the credentials default to when the config names none
+        warehouse = BigQueryWarehouse(settings.project, settings.dataset, settings.location,
+                                      read_only=True)
+        warehouse.close()
+        return {**env, "FOURKEYS_BQ_PUBLISHED_PROJECT": warehouse.project,
+                "FOURKEYS_BQ_PUBLISHED_DATASET": settings.dataset,
+                "FOURKEYS_BQ_PUBLISHED_LOCATION": settings.location}
     from fourkeys.publish import published_path
 
-    config = load_config(config_path)
     published = published_path(config.warehouse_path()).resolve()
     if not published.exists():
         log.warning("no published marts at %s yet: the dashboard will say so until "
                     "`fourkeys run` has published them", published)
+    return {**env, "FOURKEYS_PUBLISHED": str(published)}
+
+
+def dashboard_command(config_path: str | None, port: int) -> int:
+    """Run the Streamlit app on the published marts (blocks until stopped)."""
+    import subprocess
+
+    config = load_config(config_path)
     app = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
-    env = {**os.environ, "FOURKEYS_PUBLISHED": str(published),
-           "FOURKEYS_GITHUB_WEB_URL": github_web_url(config.github.api_url)}
+    env = {**{k: v for k, v in os.environ.items() if k not in DASHBOARD_SOURCE_ENV},
+           **dashboard_env(config)}
     log.info("dashboard on http://127.0.0.1:%d (Ctrl-C to stop)", port)
     try:
         return subprocess.call(

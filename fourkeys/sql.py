@@ -1,5 +1,9 @@
 """`fourkeys sql`: one query on the published marts (read-only), printed as a table, CSV or JSON.
 
+DuckDB: the published file, opened read-only, DuckDB SQL. BigQuery: GoogleSQL in BigQuery with
+the published dataset as the default dataset (`select … from fct_deployments`); a dry run first
+refuses anything but a SELECT, since BigQuery has no read-only session.
+
 JSON is one array of objects; timestamps are ISO-8601 UTC strings (`2026-01-05T10:00:00Z`),
 dates `YYYY-MM-DD`, lists arrays, decimals numbers.
 """
@@ -41,6 +45,37 @@ def run_query(published: Path, query: str) -> tuple[list[str], list[tuple[Any, .
         raise FourKeysError(f"the query failed: {first}") from None
     finally:
         con.close()
+
+
+def run_bigquery_query(project: str | None, dataset: str, location: str,
+                       query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    from google.api_core import exceptions as api
+    from google.auth.exceptions import GoogleAuthError
+    from google.cloud import bigquery
+    from requests.exceptions import RequestException
+
+    from fourkeys.warehouse.bigquery import error_message, make_client
+
+    client = make_client(project, location)
+    subject = f"{client.project}.{dataset}"
+    try:
+        config = bigquery.QueryJobConfig(default_dataset=subject)
+        planned = client.query(query, job_config=bigquery.QueryJobConfig(
+            default_dataset=subject, dry_run=True, use_query_cache=False), location=location)
+        if planned.statement_type not in (None, "SELECT"):
+            raise FourKeysError(
+                f"the query failed: fourkeys sql runs one SELECT on BigQuery, not a "
+                f"{planned.statement_type} statement")
+        result = client.query(query, job_config=config, location=location).result()
+        columns = [field.name for field in result.schema]
+        return columns, [tuple(row.values()) for row in result]
+    except (api.BadRequest, api.NotFound) as exc:  # the query's own fault: BigQuery's words
+        first = " ".join(str(getattr(exc, "message", None) or exc).split())[:300]
+        raise FourKeysError(f"the query failed: {first}") from None
+    except (api.GoogleAPIError, GoogleAuthError, RequestException, OSError) as exc:
+        raise FourKeysError(error_message(exc, subject, "run the query")) from None
+    finally:
+        client.close()
 
 
 def _json_value(value: Any) -> Any:

@@ -243,6 +243,16 @@ def history_of(service: Service, raw: dict[str, list[dict[str, Any]]]) -> Servic
             own[c["pull_request_number"]].append(c)
     merged_own = {c["sha"] for n in merged for c in own[n]}
 
+    def copy_key(c: dict[str, Any]) -> tuple[Any, ...]:
+        """A rebased copy keeps the author, the authored time and the message."""
+        return (c["authored_at"], c["message"], c["author_login"] or "")
+
+    copies = {n: {copy_key(c) for c in own[n]} for n in merged}
+    merged_copies = set().union(*copies.values()) if copies else set()
+    # a merged PR's merge (or squash) commit is the PR's, whether or not GitHub's association
+    # was extracted (REST histories carry none)
+    merge_shas = {p["merge_commit_sha"] for p in into_branch.values() if p["merge_commit_sha"]}
+
     changes: dict[str, Change] = {}
     change_of_commit: dict[str, str] = {}
     first_position: dict[str, int] = {}  # change id → the mainline position that ships it
@@ -251,7 +261,8 @@ def history_of(service: Service, raw: dict[str, list[dict[str, Any]]]) -> Servic
         authored = [c["authored_at"] for c in own[number] if c["authored_at"] is not None]
         changes[change_id] = Change(change_id, min(authored, default=None))
         on_line = [position[sha] for sha in line
-                   if number in (commit_by_sha[sha]["pull_request_numbers"] or [])]
+                   if number in (commit_by_sha[sha]["pull_request_numbers"] or [])
+                   or copy_key(commit_by_sha[sha]) in copies[number]]
         if pr["merge_commit_sha"] in position:
             on_line.append(position[pr["merge_commit_sha"]])
         if on_line:
@@ -260,7 +271,8 @@ def history_of(service: Service, raw: dict[str, list[dict[str, Any]]]) -> Servic
             change_of_commit.setdefault(sha, change_id)
     for sha in line:
         numbers = commit_by_sha[sha]["pull_request_numbers"] or []
-        if any(n in merged for n in numbers) or sha in merged_own:
+        if (any(n in merged for n in numbers) or sha in merged_own or sha in merge_shas
+                or copy_key(commit_by_sha[sha]) in merged_copies):
             continue
         change_id = f"{service.name}/commit/{sha}"
         changes[change_id] = Change(change_id, commit_by_sha[sha]["authored_at"])

@@ -15,3 +15,15 @@
     group by {% for key in keys %}{{ relation }}.{{ key }}, {% endfor %}{{ relation }}.{{ ref_column }}
     having count(distinct known_commits.commit_sha) = 1
 {% endmacro %}
+
+{# Join condition: `copy` (a branch commit) is a rebased copy of `original` (a pull request's
+   own commit). A rebase merge replays a PR's commits as new shas that keep their author, authored
+   time and message; GitHub's REST history (and its GraphQL history outside monorepos, as
+   extracted) names no associated pull request, so a copy is recognised by those three. #}
+{% macro is_rebased_copy(copy, original) %}
+    {{ original }}.repository = {{ copy }}.repository
+    and {{ original }}.authored_at = {{ copy }}.authored_at
+    and {{ original }}.message = {{ copy }}.message
+    and coalesce({{ original }}.author_login, '') = coalesce({{ copy }}.author_login, '')
+    and {{ original }}.commit_sha <> {{ copy }}.commit_sha
+{% endmacro %}

@@ -30,6 +30,7 @@ class Page:
     items: Any
     response: httpx.Response | None
     not_modified: bool = False
+    has_next: bool = False  # a `Link: rel="next"` follows
 
 
 class GitHubClient:
@@ -100,19 +101,26 @@ class GitHubClient:
         raise FourKeysError(f"{what}: GraphQL kept failing")  # pragma: no cover - loop returns
 
     def rest_pages(
-        self, path: str, params: dict[str, Any], *, what: str, etag: str | None = None
+        self, path: str, params: dict[str, Any], *, what: str, etag: str | None = None,
+        empty_statuses: tuple[int, ...] = (),
     ) -> Generator[Page, None, None]:
-        """Walk a REST list by its `Link: rel="next"` headers; a 304 on page one ends the walk."""
+        """Walk a REST list by its `Link: rel="next"` headers; a 304 on page one ends the walk.
+        A status in `empty_statuses` (e.g. 409 for an empty repository's commits) is one page
+        with no items."""
         url: str | None = f"{self.api_url}{path}"
         first = True
         while url:
             headers = {"If-None-Match": etag} if (first and etag) else None
             data, response = self.rest.request(
                 "GET", url, what=what, params=params if first else None, headers=headers,
+                ok_statuses=(200, 304, *empty_statuses),
             )
             if response.status_code == 304:
                 yield Page(items=None, response=response, not_modified=True)
                 return
-            yield Page(items=data, response=response)
+            if response.status_code in empty_statuses:
+                yield Page(items=None, response=response)
+                return
             url = parse_link_header(response.headers.get("link")).get("next")
+            yield Page(items=data, response=response, has_next=url is not None)
             first = False

@@ -1,33 +1,46 @@
 """Every GraphQL document the extractor sends (a test validates each against GitHub's schema).
 
 One multiplexed query reads a repository's streams side by side: each connection has its own
-cursor and an `@include` switch, so a page of the query advances every stream that still has
-pages, and a finished stream costs nothing. Page sizes keep a page far inside GitHub's limits
-(≤ 500,000 nodes, ~10 s): 50 pull requests × (50 commits + 3 × 20 reviews/comments/labels)
-is ~5,600 nodes and ~2 points; nested connections that overflow are followed with the small
-`*_MORE` queries only for the pull requests or deployments that need them.
+cursor, page size and `@include` switch, so a page of the query advances every stream that still
+has pages, and a finished stream costs nothing.
+
+GitHub charges a query by its connections (fakes/graphql_cost.py has the rule): a nested
+connection costs one request per object of its parent page, so the query is shaped to have one
+nested connection per object at most:
+- a pull request reads its commits, reviews, comments and label events through ONE connection,
+  `timelineItems(itemTypes: [...])`, not four: 100 pull requests = 101 requests = 1 point;
+- a commit reads `parents` (the mainline walk needs them) and, for monorepos only,
+  `associatedPullRequests` (to tell direct commits, whose files are read by REST); other
+  repositories link rebased commits to their pull request in dbt (int_changes);
+- the history stream may come by REST instead (extractors/github/history.py), which spends the
+  separate core budget: the extractor sends each repository's history where less was spent.
+Items that overflow a first page are followed with the small `*_MORE` queries only for the pull
+requests or deployments that need them. An incremental run's first pages are small (the page
+sizes are variables): a refresh reads what changed, not a full page of each stream.
 
 Monorepos (a repository with a path-filtered service) also read each pull request's changed
-files, behind `$withFiles`: 50 × 100 more nodes and ~0.5 point a page, no extra request unless a
-pull request changes more than 100 files. Other repositories send `withFiles: false`, which
-costs nothing (GitHub, like the fake, prices the selection that executes).
+files, behind `$withFiles`; other repositories send `withFiles: false`, which costs nothing
+(GitHub, like the fake, prices the selection that executes).
 """
 
 from __future__ import annotations
 
-PULLS_PAGE = 50
-PR_COMMITS_PAGE = 50
-PR_REVIEWS_PAGE = 20
-PR_COMMENTS_PAGE = 20
-PR_LABELS_PAGE = 20
+PULLS_PAGE = 100
+PR_TIMELINE_PAGE = 100
 PR_FILES_PAGE = 100
 HISTORY_PAGE = 100
 ASSOCIATED_PULLS_PAGE = 5
 RELEASES_PAGE = 50
 TAGS_PAGE = 100
-DEPLOYMENTS_PAGE = 50
+DEPLOYMENTS_PAGE = 40
 DEPLOYMENT_STATUSES_PAGE = 10
 ISSUES_PAGE = 100
+# an incremental run's first page of a stream (a refresh finds a few new items per repository)
+INCREMENTAL_FIRST_PAGE = 10
+# the timeline item kinds a pull request row is built from (rows.pull_rows)
+PR_TIMELINE_TYPES = (
+    "[PULL_REQUEST_COMMIT, PULL_REQUEST_REVIEW, ISSUE_COMMENT, LABELED_EVENT, UNLABELED_EVENT]"
+)
 
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
@@ -36,26 +49,31 @@ fragment CommitFields on Commit {{
   oid message authoredDate committedDate
   author {{ name email user {{ login }} }}
   parents(first: 5) {{ nodes {{ oid }} }}
-  associatedPullRequests(first: {ASSOCIATED_PULLS_PAGE}) {{ nodes {{ number baseRefName }} }}
+  associatedPullRequests(first: {ASSOCIATED_PULLS_PAGE}) @include(if: $withFiles) {{
+    nodes {{ number baseRefName }}
+  }}
 }}
 """
 
-PR_COMMIT_NODES = (
-    "nodes { commit { oid authoredDate committedDate message "
-    "author { name email user { login } } } }"
-)
-PR_REVIEW_NODES = "nodes { databaseId author { login } state submittedAt createdAt }"
-PR_COMMENT_NODES = "nodes { databaseId author { login } createdAt }"
+PR_TIMELINE_NODES = """nodes {
+      __typename
+      ... on PullRequestCommit {
+        commit { oid authoredDate committedDate message author { name email user { login } } }
+      }
+      ... on PullRequestReview { databaseId author { login } state submittedAt createdAt }
+      ... on IssueComment { databaseId author { login } createdAt }
+      ... on LabeledEvent { createdAt label { name } }
+      ... on UnlabeledEvent { createdAt label { name } }
+    }"""
 PR_FILE_NODES = "nodes { path }"
 
 PULL_FIELDS = f"""
 fragment PullFields on PullRequest {{
   id number title body url state isDraft createdAt updatedAt closedAt mergedAt
   baseRefName headRefName author {{ login }} mergeCommit {{ oid }}
-  labels(first: {PR_LABELS_PAGE}) {{ totalCount nodes {{ name }} }}
-  commits(first: {PR_COMMITS_PAGE}) {{ totalCount {PAGE_INFO} {PR_COMMIT_NODES} }}
-  reviews(first: {PR_REVIEWS_PAGE}) {{ totalCount {PAGE_INFO} {PR_REVIEW_NODES} }}
-  comments(first: {PR_COMMENTS_PAGE}) {{ totalCount {PAGE_INFO} {PR_COMMENT_NODES} }}
+  timelineItems(first: {PR_TIMELINE_PAGE}, itemTypes: {PR_TIMELINE_TYPES}) {{
+    {PAGE_INFO} {PR_TIMELINE_NODES}
+  }}
   files(first: {PR_FILES_PAGE}) @include(if: $withFiles) {{
     totalCount {PAGE_INFO} {PR_FILE_NODES}
   }}
@@ -78,11 +96,14 @@ query RepositorySnapshot(
   $owner: String!, $name: String!,
   $useDefaultBranch: Boolean!, $branch: String!,
   $withHistory: Boolean!, $historyAfter: String, $historySince: GitTimestamp,
-  $withPulls: Boolean!, $pullsAfter: String, $withFiles: Boolean!,
-  $withReleases: Boolean!, $releasesAfter: String,
-  $withTags: Boolean!, $tagsAfter: String,
-  $withDeployments: Boolean!, $deploymentsAfter: String, $environments: [String!],
-  $withIssues: Boolean!, $issuesAfter: String, $issueLabels: [String!], $issuesSince: DateTime
+  $historyFirst: Int!,
+  $withPulls: Boolean!, $pullsAfter: String, $pullsFirst: Int!, $withFiles: Boolean!,
+  $withReleases: Boolean!, $releasesAfter: String, $releasesFirst: Int!,
+  $withTags: Boolean!, $tagsAfter: String, $tagsFirst: Int!,
+  $withDeployments: Boolean!, $deploymentsAfter: String, $deploymentsFirst: Int!,
+  $environments: [String!],
+  $withIssues: Boolean!, $issuesAfter: String, $issuesFirst: Int!, $issueLabels: [String!],
+  $issuesSince: DateTime
 ) {
   rateLimit { cost remaining resetAt limit }
   repository(owner: $owner, name: $name) {
@@ -91,7 +112,7 @@ query RepositorySnapshot(
       name
       target {
         ... on Commit @include(if: $useDefaultBranch) {
-          history(first: %(history)d, after: $historyAfter, since: $historySince)
+          history(first: $historyFirst, after: $historyAfter, since: $historySince)
             @include(if: $withHistory) { %(page)s nodes { ...CommitFields } }
         }
       }
@@ -100,16 +121,16 @@ query RepositorySnapshot(
       name
       target {
         ... on Commit {
-          history(first: %(history)d, after: $historyAfter, since: $historySince)
+          history(first: $historyFirst, after: $historyAfter, since: $historySince)
             @include(if: $withHistory) { %(page)s nodes { ...CommitFields } }
         }
       }
     }
-    pullRequests(first: %(pulls)d, after: $pullsAfter,
+    pullRequests(first: $pullsFirst, after: $pullsAfter,
                  orderBy: {field: UPDATED_AT, direction: DESC}) @include(if: $withPulls) {
       %(page)s nodes { ...PullFields }
     }
-    releases(first: %(releases)d, after: $releasesAfter,
+    releases(first: $releasesFirst, after: $releasesAfter,
              orderBy: {field: CREATED_AT, direction: DESC}) @include(if: $withReleases) {
       %(page)s
       nodes {
@@ -117,7 +138,7 @@ query RepositorySnapshot(
         tagCommit { oid } author { login }
       }
     }
-    refs(refPrefix: "refs/tags/", first: %(tags)d, after: $tagsAfter,
+    refs(refPrefix: "refs/tags/", first: $tagsFirst, after: $tagsAfter,
          orderBy: {field: TAG_COMMIT_DATE, direction: DESC}) @include(if: $withTags) {
       %(page)s
       nodes {
@@ -129,11 +150,11 @@ query RepositorySnapshot(
         }
       }
     }
-    deployments(first: %(deployments)d, after: $deploymentsAfter, environments: $environments,
+    deployments(first: $deploymentsFirst, after: $deploymentsAfter, environments: $environments,
                 orderBy: {field: CREATED_AT, direction: DESC}) @include(if: $withDeployments) {
       %(page)s nodes { ...DeploymentFields }
     }
-    issues(first: %(issues)d, after: $issuesAfter,
+    issues(first: $issuesFirst, after: $issuesAfter,
            filterBy: {since: $issuesSince, labels: $issueLabels},
            orderBy: {field: UPDATED_AT, direction: DESC}) @include(if: $withIssues) {
       %(page)s
@@ -145,40 +166,25 @@ query RepositorySnapshot(
   }
 }
 """
-    % {  # %-format keeps the GraphQL braces literal
-        "history": HISTORY_PAGE,
-        "pulls": PULLS_PAGE,
-        "releases": RELEASES_PAGE,
-        "tags": TAGS_PAGE,
-        "deployments": DEPLOYMENTS_PAGE,
-        "issues": ISSUES_PAGE,
-        "page": PAGE_INFO,
-    }
+    % {"page": PAGE_INFO}  # %-format keeps the GraphQL braces literal
     + COMMIT_FIELDS
     + PULL_FIELDS
     + DEPLOYMENT_FIELDS
 )
 
-# Overflow: one pull request's commits / reviews / comments / files beyond the first page.
+# Overflow: one pull request's timeline items / files beyond the first page.
 PULL_MORE = f"""
 query PullRequestMore(
   $owner: String!, $name: String!, $number: Int!,
-  $withCommits: Boolean!, $commitsAfter: String,
-  $withReviews: Boolean!, $reviewsAfter: String,
-  $withComments: Boolean!, $commentsAfter: String,
+  $withTimeline: Boolean!, $timelineAfter: String,
   $withFiles: Boolean!, $filesAfter: String
 ) {{
   rateLimit {{ cost remaining resetAt limit }}
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
-      commits(first: 100, after: $commitsAfter) @include(if: $withCommits) {{
-        {PAGE_INFO} {PR_COMMIT_NODES}
-      }}
-      reviews(first: 100, after: $reviewsAfter) @include(if: $withReviews) {{
-        {PAGE_INFO} {PR_REVIEW_NODES}
-      }}
-      comments(first: 100, after: $commentsAfter) @include(if: $withComments) {{
-        {PAGE_INFO} {PR_COMMENT_NODES}
+      timelineItems(first: 100, after: $timelineAfter, itemTypes: {PR_TIMELINE_TYPES})
+        @include(if: $withTimeline) {{
+        {PAGE_INFO} {PR_TIMELINE_NODES}
       }}
       files(first: 100, after: $filesAfter) @include(if: $withFiles) {{
         {PAGE_INFO} {PR_FILE_NODES}

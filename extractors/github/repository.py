@@ -18,6 +18,7 @@ from typing import Any
 from extractors import tables
 from extractors.github import files, queries, rows
 from extractors.github.client import GitHubClient
+from extractors.github.history import extract_history
 from fourkeys.errors import FourKeysError
 from fourkeys.warehouse.base import LoadBatch, Watermark
 
@@ -54,6 +55,10 @@ class StreamWalk:
     time_of: Callable[[dict[str, Any]], str | None]
     lower_bound: datetime | None  # nodes older than this are already in the warehouse
     server_filtered: bool  # GitHub applies the lower bound itself (`since`)
+    page_size: int
+    # an incremental walk (a watermark exists) starts with a small page: a refresh usually
+    # finds a few new items, and a full first page would re-read (and pay for) old ones
+    first_page_size: int
     active: bool = True
     cursor: str | None = None
     newest_seen: datetime | None = None
@@ -82,6 +87,8 @@ class RepositoryExtractor:
         run_started_at: datetime,
         load: Callable[[LoadBatch], None],
         known_commit_files: frozenset[str] = frozenset(),
+        history_api: str = "graphql",
+        history_mark: Watermark | None = None,
     ) -> None:
         self.client = client
         self.plan = plan
@@ -100,25 +107,40 @@ class RepositoryExtractor:
 
         def walk(name: str, var: str, conn: Callable[[dict[str, Any]], dict[str, Any] | None],
                  time_of: Callable[[dict[str, Any]], str | None], server: bool,
-                 lookback_applies: bool = True) -> StreamWalk:
+                 page_size: int, lookback_applies: bool = True) -> StreamWalk:
+            lower = bound(name, lookback_applies)
+            incremental = lower is not None and lower_bound_override is None
             return StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After", conn,
-                              time_of, bound(name, lookback_applies), server,
-                              previous=watermarks.get(name))
+                              time_of, lower, server, page_size,
+                              min(page_size, queries.INCREMENTAL_FIRST_PAGE) if incremental
+                              else page_size, previous=watermarks.get(name))
 
         self.walks = [
-            walk("commits", "History", _history, lambda n: n.get("committedDate"), True),
+            walk("commits", "History", _history, lambda n: n.get("committedDate"), True,
+                 queries.HISTORY_PAGE),
             walk("pull_requests", "Pulls", lambda r: r.get("pullRequests"),
-                 lambda n: n.get("updatedAt"), False),
+                 lambda n: n.get("updatedAt"), False, queries.PULLS_PAGE),
             walk("releases", "Releases", lambda r: r.get("releases"),
-                 lambda n: n.get("createdAt"), False),
-            walk("tags", "Tags", lambda r: r.get("refs"), rows.tag_time, False),
+                 lambda n: n.get("createdAt"), False, queries.RELEASES_PAGE),
+            walk("tags", "Tags", lambda r: r.get("refs"), rows.tag_time, False,
+                 queries.TAGS_PAGE),
         ]
         if plan.environments is not None:
             self.walks.append(walk("deployments", "Deployments", lambda r: r.get("deployments"),
-                                   lambda n: n.get("createdAt"), False))
+                                   lambda n: n.get("createdAt"), False, queries.DEPLOYMENTS_PAGE))
         if plan.issue_labels is not None:
             self.walks.append(walk("issues", "Issues", lambda r: r.get("issues"),
-                                   lambda n: n.get("updatedAt"), True, lookback_applies=False))
+                                   lambda n: n.get("updatedAt"), True, queries.ISSUES_PAGE,
+                                   lookback_applies=False))
+        # a backfilled history may come by REST (extractors/github/history.py), after the
+        # snapshot walk, which tells the default branch; monorepos keep GraphQL's (they need
+        # associated PRs), and an incremental walk stays in the snapshot query (~free there)
+        self.history_rest = (history_api == "rest" and not plan.files
+                             and self.walks[0].lower_bound is None)
+        self.history_mark = history_mark
+        self.history_bound = self.walks[0].lower_bound
+        if self.history_rest:
+            self.walks[0].active = False
         self.branch_name: str | None = plan.branch
         # commits whose files are stored (read once, ever); grows as this run reads more
         self.known_commit_files = set(known_commit_files)
@@ -156,9 +178,12 @@ class RepositoryExtractor:
         for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues"):
             out[f"with{var}"] = False
             out[f"{var[0].lower()}{var[1:]}After"] = None
+            out[f"{var[0].lower()}{var[1:]}First"] = 1
         for w in self.walks:
             out[w.include_var] = w.active
             out[w.after_var] = w.cursor
+            out[w.after_var.replace("After", "First")] = (
+                w.first_page_size if w.cursor is None else w.page_size)
         return out
 
     def run(self) -> dict[str, int]:
@@ -191,6 +216,14 @@ class RepositoryExtractor:
             self.load(batch)
             for table, table_rows in batch.rows.items():
                 self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
+        if self.history_rest and self.branch_name:
+            read = extract_history(
+                self.client, self.plan.repository, self.branch_name,
+                previous=self.history_mark, lower_bound=self.history_bound,
+                run_started_at=self.run_started_at, load=self.load,
+            )
+            self.rows_by_table[tables.COMMITS.name] = (
+                self.rows_by_table.get(tables.COMMITS.name, 0) + read)
         if self.files_backfill:  # every walk finished: the backfill is done
             self.load(LoadBatch(watermarks=[Watermark("github", self.plan.repository,
                                                       FILES_MARK, "complete")]))
@@ -275,25 +308,26 @@ class RepositoryExtractor:
         return False
 
     def _complete_pull(self, node: dict[str, Any]) -> None:
-        """Follow a PR's nested connections only when they overflow their first page."""
-        parts = {"Commits": node["commits"], "Reviews": node["reviews"],
-                 "Comments": node["comments"]}
+        """Follow a PR's timeline (and files) only when they overflow their first page."""
+        parts = {"Timeline": node["timelineItems"]}
         if node.get("files"):
             parts["Files"] = node["files"]
         while any(p["pageInfo"]["hasNextPage"] for p in parts.values()):
             variables: dict[str, Any] = {"owner": self.owner, "name": self.name,
-                                         "number": node["number"], "withFiles": False,
-                                         "filesAfter": None}
+                                         "number": node["number"]}
             for key, part in parts.items():
                 variables[f"with{key}"] = bool(part["pageInfo"]["hasNextPage"])
                 variables[f"{key.lower()}After"] = part["pageInfo"]["endCursor"]
+            variables.setdefault("withFiles", False)
+            variables.setdefault("filesAfter", None)
             data = self.client.graphql(queries.PULL_MORE, variables,
                                        what=self.what(f"pull request #{node['number']}"))
             more = (data.get("repository") or {}).get("pullRequest") or {}
             for key, part in parts.items():
                 if not variables[f"with{key}"]:
                     continue
-                extra = more.get(key.lower()) or {"nodes": [], "pageInfo": {}}
+                field_name = "timelineItems" if key == "Timeline" else "files"
+                extra = more.get(field_name) or {"nodes": [], "pageInfo": {}}
                 part["nodes"].extend(extra.get("nodes") or [])
                 part["pageInfo"] = extra.get("pageInfo") or {"hasNextPage": False}
 

@@ -43,6 +43,35 @@ def commit_row(repo: str, branch: str, node: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _rest_login(user: dict[str, Any] | None) -> str | None:
+    """REST names an app's bot `name[bot]` where GraphQL's `Bot.login` is `name`: rows keep
+    GraphQL's spelling, so a login is the same whichever API read it."""
+    login = _login(user)
+    if login and (user or {}).get("type") == "Bot":
+        return login.removesuffix("[bot]")
+    return login
+
+
+def rest_commit_row(repo: str, branch: str, item: dict[str, Any]) -> dict[str, Any]:
+    """REST `GET /repos/{o}/{r}/commits` item → the same row as `commit_row` (REST carries no
+    associated pull requests: the list is empty, as for GraphQL history outside monorepos)."""
+    commit = item.get("commit") or {}
+    author = commit.get("author") or {}
+    return {
+        "repository": repo,
+        "sha": item["sha"],
+        "branch": branch,
+        "parents": [p["sha"] for p in item.get("parents") or []],
+        "message": commit.get("message"),
+        "author_login": _rest_login(item.get("author")),
+        "author_name": author.get("name"),
+        "author_email": author.get("email"),
+        "authored_at": author.get("date"),
+        "committed_at": (commit.get("committer") or {}).get("date"),
+        "pull_request_numbers": [],
+    }
+
+
 def _first_by_other(events: list[dict[str, Any]], author: str | None, key: str) -> str | None:
     times = [
         e[key] for e in events if e.get(key) and _login(e.get("author")) not in (None, author)
@@ -50,13 +79,34 @@ def _first_by_other(events: list[dict[str, Any]], author: str | None, key: str) 
     return min(times) if times else None
 
 
+def _current_labels(events: list[dict[str, Any]]) -> list[str]:
+    """Labels on the pull request now: its label events replayed in timeline order."""
+    labels: dict[str, None] = {}
+    for event in events:
+        name = (event.get("label") or {}).get("name")
+        if not name:
+            continue
+        if event["__typename"] == "LabeledEvent":
+            labels[name] = None
+        else:
+            labels.pop(name, None)
+    return list(labels)
+
+
 def pull_rows(repo: str, node: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """One PR node (with every commit/review/comment page already merged in) → rows."""
+    """One PR node (every timeline page already merged in) → rows. The timeline carries its
+    commits, reviews, comments and label events in one connection (queries.PULL_FIELDS)."""
     number = node["number"]
     author = _login(node.get("author"))
-    commits = [c["commit"] for c in node["commits"]["nodes"]]
-    reviews = node["reviews"]["nodes"]
-    comments = node["comments"]["nodes"]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for item in node["timelineItems"]["nodes"]:
+        if item:
+            by_kind.setdefault(item.get("__typename", ""), []).append(item)
+    commits = [c["commit"] for c in by_kind.get("PullRequestCommit", [])]
+    reviews = by_kind.get("PullRequestReview", [])
+    comments = by_kind.get("IssueComment", [])
+    label_events = [e for e in node["timelineItems"]["nodes"]
+                    if e and e.get("__typename") in ("LabeledEvent", "UnlabeledEvent")]
     review_times = [
         {**r, "at": r.get("submittedAt") or r.get("createdAt")}
         for r in reviews
@@ -74,13 +124,13 @@ def pull_rows(repo: str, node: dict[str, Any]) -> dict[str, list[dict[str, Any]]
         "author": author,
         "base_ref": node.get("baseRefName"),
         "head_ref": node.get("headRefName"),
-        "labels": [label["name"] for label in node["labels"]["nodes"]],
+        "labels": _current_labels(label_events),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
         "closed_at": node.get("closedAt"),
         "merged_at": node.get("mergedAt"),
         "merge_commit_sha": (node.get("mergeCommit") or {}).get("oid"),
-        "commit_count": node["commits"].get("totalCount", len(commits)),
+        "commit_count": len(commits),
         "first_review_at": _first_by_other(review_times, author, "at"),
         "first_comment_at": _first_by_other(comments, author, "createdAt"),
     }

@@ -5,29 +5,36 @@ What the emulator shows and what it cannot is in docs/bigquery.md; the tests bel
 raw loads (types, idempotence, watermarks in BigQuery, replaced children, a failed batch
 applying nothing), a real `fourkeys extract` matching the DuckDB path row for row, publishing
 marts all-or-nothing, and a real `fourkeys transform` (dbt build) whose outcome is compared
-with the DuckDB marts.
+with the DuckDB marts; then, on those published marts, `fourkeys sql` and the dashboard's data
+functions (through the local snapshot, app/bigquery_snapshot.py) against the DuckDB path's.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from app import bigquery_snapshot, data
 from extractors.tables import ALL_TABLES, COMMITS, PULL_REQUEST_COMMITS, PULL_REQUESTS
 from fakes.generator import OrgSpec, generate
 from fakes.scenario import load_scenario
 from fakes.server import create_app, serve_in_thread
 from fourkeys import transform
 from fourkeys.cli import main
+from fourkeys.commands import DASHBOARD_SOURCE_ENV, dashboard_env
+from fourkeys.config import load_config
 from fourkeys.errors import FourKeysError
 from fourkeys.publish import MARTS, published_path
 from fourkeys.publish_bigquery import marts_dataset, publish_marts
@@ -324,11 +331,13 @@ def _mart(rows: list[dict[str, Any]]) -> list[tuple]:
 
 @pytest.mark.slow
 def test_extract_and_transform_on_bigquery_give_what_the_duckdb_path_gives(
-        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """The real commands on the emulator: `fourkeys extract` twice (the same rows as on DuckDB;
     the second adds nothing; watermarks in BigQuery), then `fourkeys transform` (dbt-bigquery
     build, publish into the dataset, the run in `_runs`): the published marts equal the DuckDB
-    path's, row for row."""
+    path's, row for row. On them, `fourkeys sql` and the dashboard's data functions give what
+    they give on the DuckDB path, and a new publish refreshes the dashboard's snapshot."""
     org = generate(SPEC)
     dataset = f"p_{uuid.uuid4().hex[:10]}"
     monkeypatch.setenv(ENV_API_ENDPOINT, emulator.endpoint)
@@ -354,6 +363,8 @@ def test_extract_and_transform_on_bigquery_give_what_the_duckdb_path_gives(
         try:
             _check_extract(on_duckdb.parent / "fourkeys.duckdb", warehouse, snapshots)
             _check_transform(on_duckdb, warehouse, transformed, snapshots[0])
+            _check_sql(on_duckdb, on_bigquery, capsys)
+            _check_dashboard(on_duckdb, on_bigquery, warehouse, tmp_path, monkeypatch)
         finally:
             warehouse.close()
 
@@ -395,3 +406,208 @@ def _check_transform(on_duckdb: Path, warehouse: BigQueryWarehouse, code: int,
     raw = {r["table_name"]: r["row_count"] for r in warehouse.query(
         f"select table_name, row_count from {warehouse.ref('_raw_tables')}")}
     assert raw[PULL_REQUESTS.name] == len(first_extract[PULL_REQUESTS.name])
+
+
+# --- reading the published marts: `fourkeys sql` and the dashboard ------------------------------
+# Queries both dialects read alike; the ones with timestamps and lists check the output formats.
+SQL_QUERIES = (
+    "select count(*) as deployments, sum(change_count) as changes, "
+    "sum(case when is_failure then 1 else 0 end) as failed from fct_deployments",
+    "select count(*) as changes, sum(lead_time_seconds) as lead_time_seconds, "
+    "count(deployment_id) as deployed from fct_changes",
+    "select team, count(*) as deployments from fct_deployments group by team order by team",
+    "select deployment_id, deployed_at, failure_causes, recovered_at from fct_deployments "
+    "order by deployed_at, deployment_id limit 25",
+)
+
+
+def _sql(config: Path, capsys: pytest.CaptureFixture[str], query: str,
+         fmt: str = "json") -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["sql", "--config", str(config), "--format", fmt, query])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _check_sql(on_duckdb: Path, on_bigquery: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for query in SQL_QUERIES:
+        code, on_bq, err = _sql(on_bigquery, capsys, query)
+        assert code == 0, err
+        expected = _sql(on_duckdb, capsys, query)[1]
+        assert json.loads(on_bq) == json.loads(expected), query
+    assert json.loads(_sql(on_bigquery, capsys, SQL_QUERIES[0])[1])[0]["deployments"] > 20
+    # the table and CSV formats print the same text
+    for fmt in ("table", "csv"):
+        assert _sql(on_bigquery, capsys, SQL_QUERIES[2], fmt)[1] == _sql(
+            on_duckdb, capsys, SQL_QUERIES[2], fmt)[1]
+    # errors: one line, exit 1; a statement that would write is refused before it runs
+    for query, said in (("selec 1", "Syntax error"),
+                        ("select * from no_such_mart", "no_such_mart"),
+                        ("delete from fct_deployments where true", "not a DELETE statement")):
+        code, out, err = _sql(on_bigquery, capsys, query)
+        assert code == 1 and out == ""
+        assert err.count("\n") == 1 and err.startswith("fourkeys: error: the query failed: "), err
+        assert said in err, err
+    assert json.loads(_sql(on_bigquery, capsys, SQL_QUERIES[0])[1]) == json.loads(
+        _sql(on_duckdb, capsys, SQL_QUERIES[0])[1])
+
+
+def _point_app_at(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in DASHBOARD_SOURCE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+def _app_results() -> dict[str, Any]:
+    """What the pages show, from app.data (the same calls on either source)."""
+    options = data.filter_options()
+    assert options.first_day and options.last_week_start
+    window = data.Window(options.first_day, options.last_week_start + timedelta(days=7))
+    health = data.health()
+    results: dict[str, Any] = {
+        "options": (options.teams, options.first_day, options.last_week_start,
+                    options.summary_window, options.configured_year),
+        "services": options.services,
+        "weekly": data.weekly_metrics(window, "organisation"),
+        "timeline": data.deployment_timeline(window, None, None),
+        "slowest": data.slowest_changes(window, None, None),
+        "mart_rows": health.mart_rows,
+        "warnings": health.warnings,
+        "raw_tables": health.raw_tables[["table_name", "row_count"]],
+        "watermarks": health.watermarks.drop(columns="updated_at"),
+        "runs_dtypes": health.runs.dtypes.to_dict(),
+    }
+    for grain in ("organisation", "team", "service"):
+        results[f"window_{grain}"] = data.window_metrics(window, grain)  # type: ignore[arg-type]
+    for kind in ("deployments", "failed", "changes", "incidents"):
+        results[f"drill_{kind}"] = data.drill_rows(kind, window, None, None)  # type: ignore[arg-type]
+    return results
+
+
+def _same_results(on_bigquery: dict[str, Any], on_duckdb: dict[str, Any]) -> None:
+    assert on_bigquery.keys() == on_duckdb.keys()
+    for name, value in on_duckdb.items():
+        mine = on_bigquery[name]
+        if name.startswith("drill_"):
+            assert mine[1] == value[1], name
+            mine, value = mine[0], value[0]
+        if isinstance(value, pd.DataFrame):
+            # mart doubles (metrics_weekly) were computed by two engines: equal to 1e-9
+            pd.testing.assert_frame_equal(mine.reset_index(drop=True),
+                                          value.reset_index(drop=True), rtol=1e-9, obj=name)
+        else:
+            assert mine == value, name
+
+
+# the published DuckDB file's integer widths come from DuckDB's own typing (INTEGER literals,
+# HUGEINT sums); BigQuery has one INT64
+_INTEGERS = {"INTEGER": "BIGINT", "HUGEINT": "BIGINT"}
+
+
+def _schema(path: Path) -> dict[str, list[tuple[str, str]]]:
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for row in duckdb_rows(path, "select table_name, column_name, data_type "
+                                 "from information_schema.columns "
+                                 "order by table_name, ordinal_position"):
+        tables.setdefault(row["table_name"], []).append(
+            (row["column_name"], _INTEGERS.get(row["data_type"], row["data_type"])))
+    return tables
+
+
+def _check_dashboard(on_duckdb: Path, on_bigquery: Path, warehouse: BigQueryWarehouse,
+                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's data functions on BigQuery (through the snapshot) equal those on the DuckDB
+    published file; the snapshot follows new transform runs and only them."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    bigquery_snapshot.latest_run_id.clear()
+    bq_env = dashboard_env(load_config(str(on_bigquery)))
+    duck_env = dashboard_env(load_config(str(on_duckdb)))
+    assert {k: v for k, v in bq_env.items() if k.startswith("FOURKEYS_BQ_")} == {
+        "FOURKEYS_BQ_PUBLISHED_PROJECT": warehouse.project,
+        "FOURKEYS_BQ_PUBLISHED_DATASET": warehouse.dataset,
+        "FOURKEYS_BQ_PUBLISHED_LOCATION": "US"}
+    assert "FOURKEYS_PUBLISHED" not in bq_env
+
+    _point_app_at(bq_env, monkeypatch)
+    state = data.warehouse_state()
+    assert (state.kind, state.path) == ("ready", f"BigQuery {warehouse.subject}"), state
+    run_id = warehouse.query(f"select run_id from {warehouse.ref('_runs')} "
+                             "where command = 'transform'")[0]["run_id"]
+    snapshot = data.published_path()
+    assert snapshot == tmp_path / "cache" / "fourkeys" / "bigquery" / warehouse.subject / \
+        f"{run_id}.duckdb"
+    on_bigquery_results = _app_results()
+    assert on_bigquery_results["drill_deployments"][1] > 20
+    _point_app_at(duck_env, monkeypatch)
+    assert data.warehouse_state().kind == "ready"
+    _same_results(on_bigquery_results, _app_results())
+    # the snapshot holds the tables of the DuckDB published file, with the same column types
+    published = Path(duck_env["FOURKEYS_PUBLISHED"])
+    assert _schema(snapshot) == _schema(published)
+
+    _point_app_at(bq_env, monkeypatch)
+    _check_snapshot_refresh(warehouse, snapshot)
+    _check_app_pages(warehouse, bq_env, monkeypatch)
+
+
+def _check_snapshot_refresh(warehouse: BigQueryWarehouse, first: Path) -> None:
+    identity = data.file_identity()
+    assert identity is not None and Path(identity.path) == first.resolve()
+    # an unchanged run: once the minute is up BigQuery is asked again, and the file is reused
+    bigquery_snapshot.latest_run_id.clear()
+    assert data.file_identity() == identity
+    assert [p.name for p in first.parent.iterdir()] == [first.name]
+
+    # another publish (one deployment fewer in the built marts) and its transform run
+    deployments = int(data.health().mart_rows.set_index("table_name").at[
+        "fct_deployments", "row_count"])
+    built = f"`{warehouse.project}`.`{marts_dataset(warehouse.dataset)}`.fct_deployments"
+    warehouse.query(f"delete from {built} where deployment_id = "
+                    f"(select min(deployment_id) from {built})")
+    publish_marts(warehouse)
+    second_run = _record_transform(warehouse)
+    # within the minute the old snapshot is still served, without asking BigQuery
+    assert data.file_identity() == identity
+    bigquery_snapshot.latest_run_id.clear()
+    second = data.published_path()
+    assert second is not None and second.name == f"{second_run}.duckdb"
+    assert data.file_identity() != identity
+    assert int(data.health().mart_rows.set_index("table_name").at[
+        "fct_deployments", "row_count"]) == deployments - 1
+    assert first.exists()  # the previous snapshot stays for the sessions still reading it
+
+    third_run = _record_transform(warehouse)
+    bigquery_snapshot.latest_run_id.clear()
+    assert data.published_path() == second.with_name(f"{third_run}.duckdb")
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted(
+        [f"{second_run}.duckdb", f"{third_run}.duckdb"])
+
+
+def _record_transform(warehouse: BigQueryWarehouse) -> str:
+    run_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    warehouse.record_run({"run_id": run_id, "command": "transform", "started_at": now,
+                          "ended_at": now + timedelta(seconds=1), "status": "success"})
+    return run_id
+
+
+def _check_app_pages(warehouse: BigQueryWarehouse, bq_env: dict[str, str],
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole app on the snapshot; an unknown dataset is one line with the fix."""
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any(f"BigQuery {warehouse.subject}" in c.value for c in at.sidebar.caption)
+    assert len(at.metric) >= 5
+
+    _point_app_at({**bq_env, "FOURKEYS_BQ_PUBLISHED_DATASET": "never_published"}, monkeypatch)
+    state = data.warehouse_state()
+    assert state.kind == "unreachable"
+    assert "\n" not in state.detail
+    assert state.detail.startswith(f"BigQuery {warehouse.project}.never_published: find the "
+                                   "latest published run failed (")
+    assert state.detail.endswith("check [warehouse] project, dataset and location")
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [f"The published marts cannot be read: {state.detail}"]

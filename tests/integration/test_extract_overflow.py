@@ -1,8 +1,9 @@
 """Nested connections are followed only when they overflow, and then completely.
 
-A hand-built repository: one pull request with 120 commits, 30 reviews and 25 comments (more
-than the snapshot's first pages of 50 / 20 / 20), 60 small pull requests (two pages of 50), one
-deployment with 15 statuses (first page 10). Expected calls are worked out by hand below.
+A hand-built repository: one pull request with 120 commits, 30 reviews and 25 comments (175
+timeline items, more than the snapshot's first page of 100), 60 small pull requests (one page of
+100 with it), 122 branch commits, one deployment with 15 statuses (first page 10). Expected calls
+are worked out by hand below.
 """
 
 from __future__ import annotations
@@ -100,8 +101,10 @@ environment = "production"
          str(T0 + timedelta(minutes=135 + 24)).replace("+00:00", "+00"))]
     assert q("select count(*) from raw_github_deployment_statuses") == [(15,)]
     assert q("select count(*) from raw_github_commits") == [(122,)]
-    # Calls by hand: snapshot pages = max(PR pages 61/50 → 2, history 122/100 → 2) = 2;
-    # PR #1 overflow: commits 120 → 50 in the snapshot + 70 more (one query of 100), reviews
-    # 30 → 20 + 10 (same query), comments 25 → 20 + 5 (same query) = 1; statuses 15 → 10 + 5 = 1.
-    assert stats["requests"]["graphql"] == 4
-    assert stats["requests"]["rest"] == 0
+    # Calls by hand: the history goes by REST (nothing spent yet: REST first), 122 commits in
+    # pages of 100 = 2 REST requests; snapshot pages: 61 PRs and 1 deployment = 1; PR #1's
+    # timeline: 175 items → 100 in the snapshot + 75 more (one query of 100) = 1; statuses
+    # 15 → 10 + 5 = 1.
+    assert stats["requests"]["graphql"] == 3
+    assert stats["requests"]["rest"] == 2
+    assert stats["routes"]["GET /repos/{owner}/{repo}/commits"] == 2

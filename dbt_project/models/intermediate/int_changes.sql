@@ -1,7 +1,8 @@
 {# Changes per service: each pull request merged into the service's branch, and each direct
    commit on the branch's mainline that belongs to no merged pull request. A pull request's
    mainline commits are the ones GitHub associates with it (merge, squash or rebased commits),
-   its merge commit, and any of its own commits that landed on the mainline (fast-forward);
+   its merge commit, any of its own commits that landed on the mainline (fast-forward), and
+   the rebased copies of its commits (same author, authored time and message);
    it is shipped with the first of them (`mainline_position` = the oldest).
    A path-filtered (monorepo) service keeps only the changes whose files touch its paths
    (int_service_path_matches); a change touching two services' paths is a change of each. #}
@@ -57,6 +58,16 @@ mainline_pull_links as (
     inner join pull_commits
         on pull_commits.repository = mainline.repository
         and pull_commits.commit_sha = mainline.commit_sha
+
+
+    union all
+
+    {# the rebased copies of a PR's commits (macros/commits.sql) #}
+    select mainline.repository, mainline.branch, mainline.commit_sha,
+        pull_commits.pull_request_number
+    from mainline
+    inner join pull_commits
+        on {{ fourkeys.is_rebased_copy('mainline', 'pull_commits') }}
 ),
 
 {# a commit attached to several merged PRs (stacked PRs) belongs to the first merged #}
