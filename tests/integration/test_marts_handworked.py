@@ -467,11 +467,12 @@ def test_extract_fills_the_raw_tables(extracted: Built) -> None:
                                "'acme/shop'")}
     assert got == {s[k] for k in ("c1", "c2", "s1", "p2a", "p2b", "m2", "d3", "r3a", "r3b",
                                   "s4", "s5")}
-    # GitHub associates the rebased commits and the merge commit with their PRs
+    # no associated PRs are read outside monorepos (a REST history has none; GraphQL's would
+    # cost a connection per commit): the marts below still give r3a/r3b to PR #3 (rebased
+    # copies: same author, authored time and message), m2 to #2 and s1 to #1 (merge commits)
     assoc = dict(q(wh, "select sha, pull_request_numbers::varchar from raw_github_commits "
                        "where repository = 'acme/shop'"))
-    assert assoc[s["r3a"]] == "[3]" and assoc[s["r3b"]] == "[3]"
-    assert assoc[s["m2"]] == "[2]" and assoc[s["s1"]] == "[1]" and assoc[s["d3"]] == "[]"
+    assert set(assoc.values()) == {"[]"}
     # first non-author, non-pending review or comment
     assert q(wh, "select number, first_review_at, first_comment_at from raw_github_pull_requests "
                  "where repository = 'acme/shop' and number = 1") == [
