@@ -239,10 +239,14 @@ def _remove(path: Path) -> None:
 def _prune(folder: Path) -> None:
     """Keep the newest KEEP snapshots; an older one still open in a session stays readable there
     (the file is unlinked, not truncated) until its connection is dropped."""
-    snapshots = sorted(folder.glob("*.duckdb"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for old in snapshots[KEEP:]:
-        _remove(old)
-        log.info("removed the old snapshot %s", old)
+    try:  # another dashboard on the same dataset may be pruning too
+        snapshots = sorted(folder.glob("*.duckdb"), key=lambda p: p.stat().st_mtime_ns,
+                           reverse=True)
+        for old in snapshots[KEEP:]:
+            _remove(old)
+            log.info("removed the old snapshot %s", old)
+    except OSError as exc:
+        log.warning("could not remove old snapshots in %s (%s)", folder, exc)
 
 
 def _remove_leftovers(folder: Path) -> None:

@@ -55,10 +55,11 @@ class StreamWalk:
     time_of: Callable[[dict[str, Any]], str | None]
     lower_bound: datetime | None  # nodes older than this are already in the warehouse
     server_filtered: bool  # GitHub applies the lower bound itself (`since`)
-    page_size: int
-    # an incremental walk (a watermark exists) starts with a small page: a refresh usually
-    # finds a few new items, and a full first page would re-read (and pay for) old ones
-    first_page_size: int
+    page_size: int  # the full page
+    # an incremental walk (a watermark exists) starts with a small page and doubles it page by
+    # page up to the full one: a refresh usually finds a few new items, and full pages would
+    # re-read (and pay for) up to a page of old ones per stream and repository
+    next_page_size: int
     active: bool = True
     cursor: str | None = None
     newest_seen: datetime | None = None
@@ -182,8 +183,7 @@ class RepositoryExtractor:
         for w in self.walks:
             out[w.include_var] = w.active
             out[w.after_var] = w.cursor
-            out[w.after_var.replace("After", "First")] = (
-                w.first_page_size if w.cursor is None else w.page_size)
+            out[w.after_var.replace("After", "First")] = w.next_page_size
         return out
 
     def run(self) -> dict[str, int]:
@@ -241,6 +241,7 @@ class RepositoryExtractor:
         )
         if page_info.get("hasNextPage") and not reached_bound:
             walk.cursor = page_info.get("endCursor")
+            walk.next_page_size = min(walk.page_size, walk.next_page_size * 2)
             return
         walk.active = False
         value = walk.previous

@@ -448,6 +448,7 @@ def _check_sql(on_duckdb: Path, on_bigquery: Path, capsys: pytest.CaptureFixture
         assert code == 1 and out == ""
         assert err.count("\n") == 1 and err.startswith("fourkeys: error: the query failed: "), err
         assert said in err, err
+    # the refused DELETE changed nothing
     assert json.loads(_sql(on_bigquery, capsys, SQL_QUERIES[0])[1]) == json.loads(
         _sql(on_duckdb, capsys, SQL_QUERIES[0])[1])
 

@@ -216,9 +216,10 @@ def test_every_service_has_exactly_its_changes(built: Built) -> None:
 
 def test_cost_backfill_and_no_second_read(mono: Mono, built: Built, tmp_path: Path) -> None:
     """The same organisation extracted without paths costs 1 GraphQL request and 4 REST
-    requests (besides history lists) less (#5's second files page; m0, d5, d6 × pages). Adding paths to that
-    warehouse later reads every PR's and direct commit's files on the next extract (a
-    backfill, marked by the `files` watermark); the extract after it reads no commit twice."""
+    requests (besides history lists) less (#5's second files page; m0, d5, d6 × pages).
+    Adding paths to that warehouse later reads every PR's and direct commit's files on the
+    next extract (a backfill, marked by the `files` watermark); the extract after it reads no
+    commit twice."""
     with serve_in_thread(create_app(load_scenario(mono.scenario))) as server:
         plain = write_config(tmp_path, server.base_url, with_paths=False)
         done = run_cli("extract", "--config", str(plain))
