@@ -1,14 +1,17 @@
 """Extract every configured source into the warehouse: bounded concurrency across repositories.
 
-Each repository (and Heroku app) is a unit of work with its own watermarks; units run in a
-thread pool of `[github] concurrency` workers and load through the warehouse's one-transaction
-batches. The first fatal error stops new units and is reported as one line; units already loaded
-stay loaded (their watermarks are exact), so the next run resumes.
+Each repository (and Heroku app) is a unit of work with its own watermarks; on a refresh, the
+repositories whose every stream resumes from a watermark are grouped so that their first pages
+share queries (extractors/github/batch.py). Units run in a thread pool of `[github] concurrency`
+workers and load through the warehouse's one-transaction batches. The first fatal error stops
+new units and is reported as one line; units already loaded stay loaded (their watermarks are
+exact), so the next run resumes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from extractors.github import queries
+from extractors.github.batch import first_pages_together
 from extractors.github.client import GitHubClient
 from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
@@ -27,9 +32,12 @@ from extractors.retry import DEFAULT_POLICY, RetryPolicy
 from extractors.services import with_discovered_services
 from extractors.tables import ALL_TABLES, COMMIT_FILES, ORG_REPOSITORIES
 from fourkeys.config import Config
+from fourkeys.errors import FourKeysError
 from fourkeys.warehouse.base import LoadBatch, Warehouse
 
 log = logging.getLogger(__name__)
+
+ENV_HISTORY_API = "FOURKEYS_HISTORY_API"
 
 
 @dataclass
@@ -80,6 +88,17 @@ def plan_repositories(config: Config) -> list[RepoPlan]:
                 labels.append(source.label)
             plan.issue_labels = labels
     return list(plans.values())
+
+
+def pinned_history_api() -> str | None:
+    """`FOURKEYS_HISTORY_API` = rest | graphql pins where branch histories are read (tests that
+    count requests run to run; an operator working around one API); unset or `auto`: each
+    repository's goes to the budget spent less so far (extractors/github/history.py)."""
+    value = os.environ.get(ENV_HISTORY_API, "auto").strip().lower()
+    if value not in ("auto", "rest", "graphql"):
+        raise FourKeysError(f"{ENV_HISTORY_API}={value!r} is not rest, graphql or auto; "
+                            "fix or unset it")
+    return None if value == "auto" else value
 
 
 def _known_commit_files(warehouse: Warehouse,
@@ -142,17 +161,20 @@ def extract(
     github_marks = warehouse.watermarks("github")
     heroku_marks = warehouse.watermarks("heroku")
     known_files = _known_commit_files(warehouse, plans)
-    history_route = HistoryRoute(summary.stats, forced=history_api)
+    history_route = HistoryRoute(summary.stats, forced=history_api or pinned_history_api())
 
-    def github_unit(plan: RepoPlan) -> str:
+    def extractor_for(plan: RepoPlan, history_api: str) -> RepositoryExtractor:
         marks = {s: m.value for (p, s), m in github_marks.items() if p == plan.repository}
-        extractor = RepositoryExtractor(
+        return RepositoryExtractor(
             client, plan, watermarks=marks, lower_bound_override=since, lookback=lookback,
             run_started_at=run_started_at, load=load,
             known_commit_files=known_files.get(plan.repository, frozenset()),
-            history_api=history_route.choose(),
+            history_api=history_api,
             history_mark=github_marks.get((plan.repository, "commits")),
         )
+
+    def finish_repository(extractor: RepositoryExtractor) -> str:
+        plan = extractor.plan
         extractor.run()
         for workflow in plan.workflows:
             extract_workflow_runs(
@@ -162,6 +184,27 @@ def extract(
                 load=load,
             )
         return plan.repository
+
+    def github_unit(plan: RepoPlan) -> list[str]:
+        # the history's route is chosen when the unit starts, from what was spent by then
+        return [finish_repository(extractor_for(plan, history_route.choose()))]
+
+    def batch_unit(extractors: list[RepositoryExtractor]) -> list[str]:
+        first_pages_together(client, extractors, load)
+        return [finish_repository(e) for e in extractors]
+
+    # a refresh: the repositories whose every stream resumes from a watermark share first-page
+    # queries (extractors/github/batch.py); the others run alone
+    alone: list[RepoPlan] = []
+    together: dict[bool, list[RepositoryExtractor]] = {}
+    for plan in plans:
+        candidate = extractor_for(plan, "graphql")  # an incremental history never goes by REST
+        if candidate.incremental:
+            together.setdefault(plan.files, []).append(candidate)
+        else:
+            alone.append(plan)
+    batches = [group[i:i + queries.SNAPSHOT_BATCH] for group in together.values()
+               for i in range(0, len(group), queries.SNAPSHOT_BATCH)]
 
     heroku_client = None
     if heroku_apps and config.heroku is not None:
@@ -184,7 +227,8 @@ def extract(
     try:
         with ThreadPoolExecutor(max_workers=config.github.concurrency,
                                 thread_name_prefix="extract") as pool:
-            futures = [pool.submit(github_unit, p) for p in plans]
+            futures = [pool.submit(batch_unit, b) for b in batches]
+            futures += [pool.submit(github_unit, p) for p in alone]
             futures += [pool.submit(heroku_unit, a) for a in heroku_apps]
             pending = set(futures)
             while pending:
@@ -198,9 +242,11 @@ def extract(
                             other.cancel()
                         raise error
                 for future in done:
-                    summary.units += 1
-                    if on_unit_done:
-                        on_unit_done(future.result())
+                    result = future.result()
+                    for name in result if isinstance(result, list) else [result]:
+                        summary.units += 1
+                        if on_unit_done:
+                            on_unit_done(name)
     finally:
         client.close()
         if heroku_client:

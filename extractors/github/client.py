@@ -70,9 +70,11 @@ class GitHubClient:
     def graphql(
         self, query: str, variables: dict[str, Any], *, what: str,
         not_found: str = "check the repository name in the config and that the token can read it",
+        aliases: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Run a query; any error in the answer stops the stream (never a silent partial page).
-        `not_found` is the fix a NOT_FOUND error's line suggests."""
+        `not_found` is the fix a NOT_FOUND error's line suggests; `aliases` names what each
+        top-level alias reads, so an error under one names it (several repositories a query)."""
         for attempt in range(1, self.policy.attempts + 1):
             data, _ = self.gql.request(
                 "POST", self.graphql_url, what=what, json_body={"query": query,
@@ -86,6 +88,9 @@ class GitHubClient:
             if not errors:
                 return data["data"]
             first = errors[0]
+            path = first.get("path") or []
+            if aliases and path and path[0] in aliases:
+                what = aliases[path[0]]
             kind = str(first.get("type", ""))
             message = str(first.get("message", ""))
             if kind == "NOT_FOUND":

@@ -25,6 +25,8 @@ files, behind `$withFiles`; other repositories send `withFiles: false`, which co
 
 from __future__ import annotations
 
+import re
+
 PULLS_PAGE = 100
 PR_TIMELINE_PAGE = 100
 PR_FILES_PAGE = 100
@@ -90,23 +92,38 @@ fragment DeploymentFields on Deployment {{
 }}
 """
 
-REPOSITORY_SNAPSHOT = (
-    """
-query RepositorySnapshot(
-  $owner: String!, $name: String!,
-  $useDefaultBranch: Boolean!, $branch: String!,
-  $withHistory: Boolean!, $historyAfter: String, $historySince: GitTimestamp,
-  $historyFirst: Int!,
-  $withPulls: Boolean!, $pullsAfter: String, $pullsFirst: Int!, $withFiles: Boolean!,
-  $withReleases: Boolean!, $releasesAfter: String, $releasesFirst: Int!,
-  $withTags: Boolean!, $tagsAfter: String, $tagsFirst: Int!,
-  $withDeployments: Boolean!, $deploymentsAfter: String, $deploymentsFirst: Int!,
-  $environments: [String!],
-  $withIssues: Boolean!, $issuesAfter: String, $issuesFirst: Int!, $issueLabels: [String!],
-  $issuesSince: DateTime
-) {
-  rateLimit { cost remaining resetAt limit }
-  repository(owner: $owner, name: $name) {
+# The per-repository variables of the snapshot query (`$withFiles` is shared by the whole query:
+# its fragments use it), and one repository's selection; `snapshot_query` aliases the selection
+# for several repositories at once.
+_REPOSITORY_VARIABLES = """
+    $owner: String!,
+    $name: String!,
+    $useDefaultBranch: Boolean!,
+    $branch: String!,
+    $withHistory: Boolean!,
+    $historyAfter: String,
+    $historySince: GitTimestamp,
+    $historyFirst: Int!,
+    $withPulls: Boolean!,
+    $pullsAfter: String,
+    $pullsFirst: Int!,
+    $withReleases: Boolean!,
+    $releasesAfter: String,
+    $releasesFirst: Int!,
+    $withTags: Boolean!,
+    $tagsAfter: String,
+    $tagsFirst: Int!,
+    $withDeployments: Boolean!,
+    $deploymentsAfter: String,
+    $deploymentsFirst: Int!,
+    $environments: [String!],
+    $withIssues: Boolean!,
+    $issuesAfter: String,
+    $issuesFirst: Int!,
+    $issueLabels: [String!],
+    $issuesSince: DateTime
+"""
+_REPOSITORY_SELECTION = """{
     nameWithOwner databaseId createdAt pushedAt isArchived isFork
     defaultBranchRef {
       name
@@ -164,13 +181,38 @@ query RepositorySnapshot(
       }
     }
   }
-}
 """
-    % {"page": PAGE_INFO}  # %-format keeps the GraphQL braces literal
-    + COMMIT_FIELDS
-    + PULL_FIELDS
-    + DEPLOYMENT_FIELDS
-)
+
+
+def snapshot_query(repositories: int = 1) -> str:
+    """The snapshot query for `repositories` repositories. With one, the field is `repository`
+    and the variables are plain (`$owner`, `$pullsFirst`, ...); with several, repository `i` is
+    aliased `r<i>` with its own variables (`$owner_<i>`, ...). An incremental run asks the first
+    pages of many repositories in one query this way: GitHub charges each query at least one
+    point, and a refresh's small pages cost far less than that each."""
+    selection = _REPOSITORY_SELECTION.replace("%(page)s", PAGE_INFO)
+    variables = [tuple(part.strip().lstrip("$") for part in definition.split(":", 1))
+                 for definition in _REPOSITORY_VARIABLES.split(",")]
+    names = {name for name, _ in variables}
+    definitions: list[str] = []
+    fields: list[str] = []
+    for i in range(repositories):
+        suffix = "" if repositories == 1 else f"_{i}"
+        alias = "" if repositories == 1 else f"r{i}: "
+        definitions += [f"${name}{suffix}: {kind}" for name, kind in variables]
+        renamed = re.sub(r"\$(\w+)", lambda m, s=suffix: (
+            f"${m.group(1)}{s}" if m.group(1) in names else m.group(0)), selection)
+        fields.append(f"  {alias}repository(owner: $owner{suffix}, name: $name{suffix}) "
+                      + renamed)
+    name = "RepositorySnapshot" if repositories == 1 else "RepositoriesSnapshot"
+    return (f"query {name}(\n  " + ",\n  ".join([*definitions, "$withFiles: Boolean!"])
+            + "\n) {\n  rateLimit { cost remaining resetAt limit }\n" + "".join(fields)
+            + "}\n" + COMMIT_FIELDS + PULL_FIELDS + DEPLOYMENT_FIELDS)
+
+
+REPOSITORY_SNAPSHOT = snapshot_query(1)
+# repositories per incremental query: ~0.5 point each (first pages of 10), ~1,500 nodes each
+SNAPSHOT_BATCH = 20
 
 # Overflow: one pull request's timeline items / files beyond the first page.
 PULL_MORE = f"""
@@ -236,6 +278,7 @@ query OrganizationRepositories($login: String!, $after: String, $withCodeowners:
 ALL_QUERIES = {
     "OrganizationRepositories": ORGANIZATION_REPOSITORIES,
     "RepositorySnapshot": REPOSITORY_SNAPSHOT,
+    "RepositoriesSnapshot": snapshot_query(3),
     "PullRequestMore": PULL_MORE,
     "DeploymentStatusesMore": DEPLOYMENT_STATUSES_MORE,
 }

@@ -64,12 +64,20 @@ class StreamWalk:
     cursor: str | None = None
     newest_seen: datetime | None = None
     previous: str | None = None
+    resumed: bool = False
 
 
 def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
     ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
     return (ref.get("target") or {}).get("history")
 
+
+# Pull requests are read newest `updatedAt` first, and GitHub moves `updatedAt` on every change
+# to one (commits, reviews, comments, labels, merge): only a write that becomes visible late can
+# hide below the watermark, so their lookback is an hour, not `lookback_days`. The days stay for
+# what git or a later event dates: commits and tags (a commit keeps its date when it is pushed
+# later), deployments and releases (read by creation; a status or publication arrives later).
+PULLS_LOOKBACK = timedelta(hours=1)
 
 # the watermark stream that records a finished files backfill (value "complete": the same in
 # every run, so a re-run or a resumed run leaves the same warehouse)
@@ -104,17 +112,22 @@ class RepositoryExtractor:
             mark = parse_ts(watermarks.get(stream))
             if mark is None:
                 return None
+            if stream == "pull_requests":  # GitHub stamps every change: see PULLS_LOOKBACK
+                return mark - min(lookback, PULLS_LOOKBACK)
             return mark - lookback if lookback_applies else mark
 
         def walk(name: str, var: str, conn: Callable[[dict[str, Any]], dict[str, Any] | None],
                  time_of: Callable[[dict[str, Any]], str | None], server: bool,
                  page_size: int, lookback_applies: bool = True) -> StreamWalk:
             lower = bound(name, lookback_applies)
-            incremental = lower is not None and lower_bound_override is None
+            # resumed: a previous run finished this walk (a stream that was empty then has a
+            # watermark row without a value, and no lower bound, yet little to read now)
+            incremental = name in watermarks and lower_bound_override is None
             return StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After", conn,
                               time_of, lower, server, page_size,
                               min(page_size, queries.INCREMENTAL_FIRST_PAGE) if incremental
-                              else page_size, previous=watermarks.get(name))
+                              else page_size, previous=watermarks.get(name),
+                              resumed=incremental)
 
         self.walks = [
             walk("commits", "History", _history, lambda n: n.get("committedDate"), True,
@@ -143,6 +156,7 @@ class RepositoryExtractor:
         if self.history_rest:
             self.walks[0].active = False
         self.branch_name: str | None = plan.branch
+        self.first_page = True
         # commits whose files are stored (read once, ever); grows as this run reads more
         self.known_commit_files = set(known_commit_files)
         # files are asked for the first time (paths were just added): read the pull requests
@@ -186,36 +200,51 @@ class RepositoryExtractor:
             out[w.after_var.replace("After", "First")] = w.next_page_size
         return out
 
+    @property
+    def incremental(self) -> bool:
+        """Every stream resumes from a watermark (a refresh): its first page may ride in a
+        query shared with other repositories (extractors/github/batch.py)."""
+        return (not self.history_rest and not self.files_backfill
+                and all(w.resumed for w in self.walks))
+
     def run(self) -> dict[str, int]:
-        first_page = True
+        """Read every page still to read (all of them, or those after a shared first page)."""
         while any(w.active for w in self.walks):
             data = self.client.graphql(
                 queries.REPOSITORY_SNAPSHOT, self.variables(), what=self.what()
             )
-            repo_node = data.get("repository")
-            if repo_node is None:
-                raise FourKeysError(f"{self.what()}: repository not found; check the config")
-            batch = LoadBatch()
-            if first_page:
-                batch.add(tables.REPOSITORIES.name, [rows.repository_row(self.plan.repository,
-                                                                          repo_node)])
-                self.branch_name = self.plan.branch or (
-                    (repo_node.get("defaultBranchRef") or {}).get("name")
+            self.load(self.page(data.get("repository")))
+        self.finish()
+        return self.rows_by_table
+
+    def page(self, repo_node: dict[str, Any] | None) -> LoadBatch:
+        """One page of the snapshot query (this repository's part of it) → its load batch."""
+        if repo_node is None:
+            raise FourKeysError(f"{self.what()}: repository not found; check the config")
+        batch = LoadBatch()
+        if self.first_page:
+            batch.add(tables.REPOSITORIES.name, [rows.repository_row(self.plan.repository,
+                                                                      repo_node)])
+            self.branch_name = self.plan.branch or (
+                (repo_node.get("defaultBranchRef") or {}).get("name")
+            )
+            if self.plan.branch and repo_node.get("branchRef") is None:
+                raise FourKeysError(
+                    f"{self.what()}: branch {self.plan.branch!r} does not exist; "
+                    "fix `branch` in [[services]] or remove it to use the default branch"
                 )
-                if self.plan.branch and repo_node.get("branchRef") is None:
-                    raise FourKeysError(
-                        f"{self.what()}: branch {self.plan.branch!r} does not exist; "
-                        "fix `branch` in [[services]] or remove it to use the default branch"
-                    )
-                first_page = False
-            for walk in [w for w in self.walks if w.active]:
-                connection = walk.connection(repo_node) or {"nodes": [], "pageInfo": {}}
-                nodes = connection.get("nodes") or []
-                self._collect(walk.name, nodes, batch)
-                self._advance(walk, nodes, connection.get("pageInfo") or {}, batch)
-            self.load(batch)
-            for table, table_rows in batch.rows.items():
-                self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
+            self.first_page = False
+        for walk in [w for w in self.walks if w.active]:
+            connection = walk.connection(repo_node) or {"nodes": [], "pageInfo": {}}
+            nodes = connection.get("nodes") or []
+            self._collect(walk.name, nodes, batch)
+            self._advance(walk, nodes, connection.get("pageInfo") or {}, batch)
+        for table, table_rows in batch.rows.items():
+            self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
+        return batch
+
+    def finish(self) -> None:
+        """After the snapshot pages: the history by REST, the files backfill's mark."""
         if self.history_rest and self.branch_name:
             read = extract_history(
                 self.client, self.plan.repository, self.branch_name,
@@ -227,7 +256,6 @@ class RepositoryExtractor:
         if self.files_backfill:  # every walk finished: the backfill is done
             self.load(LoadBatch(watermarks=[Watermark("github", self.plan.repository,
                                                       FILES_MARK, "complete")]))
-        return self.rows_by_table
 
     def _advance(self, walk: StreamWalk, nodes: list[dict[str, Any]],
                  page_info: dict[str, Any], batch: LoadBatch) -> None:

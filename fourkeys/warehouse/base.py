@@ -48,6 +48,14 @@ class LoadBatch:
     def row_count(self) -> int:
         return sum(len(r) for r in self.rows.values())
 
+    def extend(self, other: LoadBatch) -> None:
+        """Take `other`'s rows, replaced parents and watermarks (loaded in one transaction)."""
+        for table, rows in other.rows.items():
+            self.add(table, rows)
+        for table, parents in other.replaced_parents.items():
+            self.replaced_parents.setdefault(table, []).extend(parents)
+        self.watermarks.extend(other.watermarks)
+
 
 class Warehouse(Protocol):
     def ensure_tables(self, tables: Iterable[Table]) -> None: ...

@@ -204,4 +204,5 @@ def test_dbt_unit_tests_pass(built: Served) -> None:
     assert outcomes == {name: "pass" for name in (
         "lead_time_breakdown", "weekly_cfr_wilson_interval_and_medians",
         "dora_bands_and_small_samples", "first_deployment_ships_history_and_rollbacks",
-        "revert_detection", "request_signal_windows_and_z_test", "path_matches_per_service")}
+        "revert_detection", "request_signal_windows_and_z_test", "path_matches_per_service",
+        "mainline_first_parent_chain")}

@@ -1,9 +1,13 @@
 {# The mainline of each deploy branch: the first-parent chain from the branch head (the newest
    branch commit that no other branch commit names as a parent). mainline_position is 0 at the
-   head and decreases by one per first-parent step, so "older" = smaller. #}
-with recursive
+   head and decreases by one per first-parent step, so "older" = smaller.
+   Not a recursive walk: BigQuery stops a recursive CTE after 500 iterations, and a deploy branch
+   has thousands of mainline commits. Binary lifting instead (macros/mainline.sql): each level, a
+   few plain CTEs, doubles the jump length and the reach from the head, so a chain of n commits
+   is complete after log2(n) levels; 24 levels reach 2^24 - 1 (16.7 million) commits back. #}
+{% set levels = 24 %}
 
-branches as (
+with branches as (
     select distinct repository, branch from {{ ref('int_services') }}
 ),
 
@@ -41,39 +45,52 @@ head_candidates as (
     where parents.parent_sha is null
 ),
 
-chain as (
-    select repository, branch, commit_sha, 0 as distance
-    from head_candidates
-    where newest_first = 1
-
-    union all
-
-    select chain.repository, chain.branch, branch_commits.first_parent_sha, chain.distance + 1
-    from chain
-    inner join branch_commits
-        on branch_commits.repository = chain.repository
-        and branch_commits.branch = chain.branch
-        and branch_commits.commit_sha = chain.commit_sha
-    where branch_commits.first_parent_sha is not null
-        and chain.distance < 10000000
+{# integer keys: the doubling joins them over and over #}
+numbered_commits as (
+    select
+        branch_commits.*,
+        row_number() over (order by repository, branch, commit_sha) as commit_number
+    from branch_commits
 ),
+
+{# only a first parent extracted on the same branch: the oldest commit's parent may precede the
+   extraction window, and the chain ends where the extracted commits do #}
+first_parents as (
+    select
+        commits.commit_number,
+        parents.commit_number as parent_number
+    from numbered_commits as commits
+    inner join numbered_commits as parents
+        on parents.repository = commits.repository
+        and parents.branch = commits.branch
+        and parents.commit_sha = commits.first_parent_sha
+),
+
+heads as (
+    select commits.commit_number
+    from head_candidates
+    inner join numbered_commits as commits
+        on commits.repository = head_candidates.repository
+        and commits.branch = head_candidates.branch
+        and commits.commit_sha = head_candidates.commit_sha
+    where head_candidates.newest_first = 1
+),
+
+{{ fourkeys.first_parent_distances('first_parents', 'heads', levels, 'chain') }}
 
 final as (
     select
-        chain.repository,
-        chain.branch,
-        chain.commit_sha,
+        commits.repository,
+        commits.branch,
+        commits.commit_sha,
         -chain.distance as mainline_position,
-        branch_commits.message,
-        branch_commits.author_login,
-        branch_commits.authored_at,
-        branch_commits.committed_at
+        commits.message,
+        commits.author_login,
+        commits.authored_at,
+        commits.committed_at
     from chain
-    {# the oldest parent may precede the extraction window: only known commits stay #}
-    inner join branch_commits
-        on branch_commits.repository = chain.repository
-        and branch_commits.branch = chain.branch
-        and branch_commits.commit_sha = chain.commit_sha
+    inner join numbered_commits as commits
+        on commits.commit_number = chain.commit_number
 )
 
 select * from final

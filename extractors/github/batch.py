@@ -1,0 +1,53 @@
+"""A refresh's first pages of many repositories in one GraphQL query.
+
+GitHub charges a query at least one point however little it asks, and a refresh asks little of
+each repository: first pages of 10 items (queries.INCREMENTAL_FIRST_PAGE) cost ~0.5 point. So the
+incremental repositories' first pages go out `queries.SNAPSHOT_BATCH` at a time, each repository
+an aliased copy of the snapshot selection with its own variables (queries.snapshot_query). Their
+rows and watermarks load in one transaction (each repository's own batch is in it whole, so a
+stop leaves every repository at a watermark); a repository with more to read then continues on
+its own (RepositoryExtractor.run) from its cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from extractors.github import queries
+from extractors.github.client import GitHubClient
+from extractors.github.repository import RepositoryExtractor
+from fourkeys.warehouse.base import LoadBatch
+
+
+def first_pages_together(
+    client: GitHubClient,
+    extractors: list[RepositoryExtractor],
+    load: Callable[[LoadBatch], None],
+) -> None:
+    """One query for the first page of every extractor (all incremental, all with the same
+    `files` flag: the fragments share `$withFiles`); each extractor then holds its cursors."""
+    if not extractors:
+        return
+    files = {e.plan.files for e in extractors}
+    if len(files) != 1:
+        raise ValueError("a shared first page needs the same `files` flag for every repository")
+    if len(extractors) == 1:  # the plain query: `repository`, unsuffixed variables
+        (extractor,) = extractors
+        data = client.graphql(queries.REPOSITORY_SNAPSHOT, extractor.variables(),
+                              what=extractor.what())
+        load(extractor.page(data.get("repository")))
+        return
+    variables: dict[str, object] = {"withFiles": files.pop()}
+    aliases: dict[str, str] = {}
+    for index, extractor in enumerate(extractors):
+        for name, value in extractor.variables().items():
+            if name != "withFiles":
+                variables[f"{name}_{index}"] = value
+        aliases[f"r{index}"] = extractor.plan.repository
+    what = f"{extractors[0].plan.repository} and {len(extractors) - 1} more repositories"
+    data = client.graphql(queries.snapshot_query(len(extractors)), variables, what=what,
+                          aliases=aliases)
+    together = LoadBatch()
+    for index, extractor in enumerate(extractors):
+        together.extend(extractor.page(data.get(f"r{index}")))
+    load(together)
