@@ -1,8 +1,8 @@
 """Extract every configured source into the warehouse: bounded concurrency across repositories.
 
 Each repository (and Heroku app) is a unit of work with its own watermarks; on a refresh, the
-repositories whose every stream resumes from a watermark are grouped so that their first pages
-share queries (extractors/github/batch.py). Units run in a thread pool of `[github] concurrency`
+repositories whose every stream resumes from a watermark are grouped so that their pages share
+queries (extractors/github/batch.py). Units run in a thread pool of `[github] concurrency`
 workers and load through the warehouse's one-transaction batches. The first fatal error stops
 new units and is reported as one line; units already loaded stay loaded (their watermarks are
 exact), so the next run resumes.
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from extractors.github import queries
-from extractors.github.batch import first_pages_together
+from extractors.github.batch import pages_together
 from extractors.github.client import GitHubClient
 from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
@@ -190,7 +190,7 @@ def extract(
         return [finish_repository(extractor_for(plan, history_route.choose()))]
 
     def batch_unit(extractors: list[RepositoryExtractor]) -> list[str]:
-        first_pages_together(client, extractors, load)
+        pages_together(client, extractors, load)
         return [finish_repository(e) for e in extractors]
 
     # a refresh: the repositories whose every stream resumes from a watermark share first-page
@@ -203,8 +203,10 @@ def extract(
             together.setdefault(plan.files, []).append(candidate)
         else:
             alone.append(plan)
-    batches = [group[i:i + queries.SNAPSHOT_BATCH] for group in together.values()
-               for i in range(0, len(group), queries.SNAPSHOT_BATCH)]
+    # (monorepos' pages also carry 100 files a pull request: half as many a query)
+    batches = [group[i:i + size] for files, group in together.items()
+               for size in [queries.SNAPSHOT_BATCH // 2 if files else queries.SNAPSHOT_BATCH]
+               for i in range(0, len(group), size)]
 
     heroku_client = None
     if heroku_apps and config.heroku is not None:

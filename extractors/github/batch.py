@@ -1,12 +1,12 @@
-"""A refresh's first pages of many repositories in one GraphQL query.
+"""A refresh's pages of many repositories in one GraphQL query.
 
 GitHub charges a query at least one point however little it asks, and a refresh asks little of
 each repository: first pages of 10 items (queries.INCREMENTAL_FIRST_PAGE) cost ~0.5 point. So the
-incremental repositories' first pages go out `queries.SNAPSHOT_BATCH` at a time, each repository
-an aliased copy of the snapshot selection with its own variables (queries.snapshot_query). Their
-rows and watermarks load in one transaction (each repository's own batch is in it whole, so a
-stop leaves every repository at a watermark); a repository with more to read then continues on
-its own (RepositoryExtractor.run) from its cursors.
+incremental repositories' pages go out `queries.SNAPSHOT_BATCH` at a time, each repository an
+aliased copy of the snapshot selection with its own variables (queries.snapshot_query), round
+after round: the first pages of all, then the next pages (twice as large) of those with more to
+read, and so on. Each round's rows and watermarks load in one transaction (each repository's own
+batch is in it whole, so a stop leaves every repository at a watermark).
 """
 
 from __future__ import annotations
@@ -19,12 +19,22 @@ from extractors.github.repository import RepositoryExtractor
 from fourkeys.warehouse.base import LoadBatch
 
 
+def pages_together(
+    client: GitHubClient,
+    extractors: list[RepositoryExtractor],
+    load: Callable[[LoadBatch], None],
+) -> None:
+    """Every snapshot page of these (incremental) repositories, in shared queries."""
+    while active := [e for e in extractors if e.has_pages]:
+        first_pages_together(client, active, load)
+
+
 def first_pages_together(
     client: GitHubClient,
     extractors: list[RepositoryExtractor],
     load: Callable[[LoadBatch], None],
 ) -> None:
-    """One query for the first page of every extractor (all incremental, all with the same
+    """One query for the next page of every extractor (all incremental, all with the same
     `files` flag: the fragments share `$withFiles`); each extractor then holds its cursors."""
     if not extractors:
         return

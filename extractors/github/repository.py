@@ -207,9 +207,14 @@ class RepositoryExtractor:
         return (not self.history_rest and not self.files_backfill
                 and all(w.resumed for w in self.walks))
 
+    @property
+    def has_pages(self) -> bool:
+        """A snapshot page is still to read (some stream is open)."""
+        return any(w.active for w in self.walks)
+
     def run(self) -> dict[str, int]:
-        """Read every page still to read (all of them, or those after a shared first page)."""
-        while any(w.active for w in self.walks):
+        """Read every page still to read (all of them, or none after shared pages)."""
+        while self.has_pages:
             data = self.client.graphql(
                 queries.REPOSITORY_SNAPSHOT, self.variables(), what=self.what()
             )
