@@ -11,9 +11,10 @@
    j + 1 doubles both: a jump of a jump, and each reached commit's jump reaches as many again.
    So a chain of n commits is complete after log2(n) levels.
 
-   Two shapes of the same levels. DuckDB: self-joins of materialised CTEs, the fastest there.
-   BigQuery evaluates a non-recursive CTE once per reference, so a level that joins the previous
-   one to itself would evaluate level 0 2^levels times; there each level reads the previous one
+   Two shapes of the same levels. A level that joins the previous one to itself reads it twice,
+   so unless each level is computed once, level 0 is computed 2^levels times. DuckDB: self-joins
+   of CTEs declared `materialized`, three times faster there than the window shape. BigQuery
+   evaluates a non-recursive CTE once per reference; there each level reads the previous one
    once, and a window function finds the jump each row looks up. #}
 {% macro first_parent_distances(parents, starts, levels, name) %}
 {{- return(adapter.dispatch('first_parent_distances', 'fourkeys')(parents, starts, levels, name)) -}}
@@ -50,7 +51,9 @@
 
     union all
 
-    select jumps.target_number as commit_number, reached.distance + {{ 2 ** (level - 1) }} as distance
+    select
+        jumps.target_number as commit_number,
+        reached.distance + {{ 2 ** (level - 1) }} as distance
     from {{ previous }} as reached
     inner join {{ jumps }} as jumps
         on jumps.commit_number = reached.commit_number
