@@ -44,7 +44,7 @@ import duckdb
 import streamlit as st
 
 from fourkeys.errors import FourKeysError
-from fourkeys.publish import MARTS, RAW_TABLES_SUMMARY
+from fourkeys.publish import MARTS, RAW_TABLES_SUMMARY, remove_dead_temporaries
 from fourkeys.warehouse.bigquery import ENV_API_ENDPOINT, error_message, make_client
 from fourkeys.warehouse.bigquery_sql import quoted
 
@@ -251,17 +251,4 @@ def _prune(folder: Path) -> None:
 
 def _remove_leftovers(folder: Path) -> None:
     """Temporary files of copies killed halfway (their process is gone)."""
-    for path in folder.iterdir():
-        match = _LEFTOVER.fullmatch(path.name)
-        if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
-            path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
+    remove_dead_temporaries(folder, _LEFTOVER)

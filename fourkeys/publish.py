@@ -59,10 +59,16 @@ def _remove(temporary: Path) -> None:
 def _remove_leftovers(target: Path) -> None:
     """The temporary files of publishes that never finished: a run killed while writing leaves
     `.<target>.<pid>.tmp` and its `.wal` behind, each up to the size of the published file, and
-    no later run (another pid) would ever remove them. A live process's files are left alone."""
-    leftover = re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal)?")
-    for path in target.parent.iterdir():
-        match = leftover.fullmatch(path.name)
+    no later run (another pid) would ever remove them."""
+    remove_dead_temporaries(
+        target.parent, re.compile(rf"\.{re.escape(target.name)}\.(\d+)\.tmp(\.wal)?"))
+
+
+def remove_dead_temporaries(folder: Path, pattern: re.Pattern[str]) -> None:
+    """Remove the files in `folder` whose names fully match `pattern` (group 1: the writer's
+    pid) and whose writer is this process or gone; a live process's files are left alone."""
+    for path in folder.iterdir():
+        match = pattern.fullmatch(path.name)
         if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
             path.unlink(missing_ok=True)
 
