@@ -24,17 +24,10 @@ from typing import Any
 from extractors import tables
 from extractors.github.client import GitHubClient
 from extractors.github.rows import rest_commit_row
+from extractors.github.times import iso, parse_ts
 from fourkeys.warehouse.base import LoadBatch, Watermark
 
 STREAM = "commits"
-
-
-def _iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 class HistoryRoute:
@@ -67,7 +60,7 @@ def extract_history(
     one load; return the number read."""
     params: dict[str, Any] = {"sha": branch, "per_page": 100}
     if lower_bound is not None:
-        params["since"] = _iso(lower_bound)
+        params["since"] = iso(lower_bound)
     newest: datetime | None = None
     count = 0
     what = f"{repository} history"
@@ -80,7 +73,7 @@ def extract_history(
         commit_rows = [rest_commit_row(repository, branch, item) for item in items]
         count += len(commit_rows)
         for row in commit_rows:
-            committed = _parse(row["committed_at"])
+            committed = parse_ts(row["committed_at"])
             if committed is not None and (newest is None or committed > newest):
                 newest = committed
         batch = LoadBatch()
@@ -90,8 +83,8 @@ def extract_history(
     value = previous.value if previous else None
     if newest is not None:
         newest = min(newest, run_started_at)
-        old = _parse(value)
-        value = _iso(max(newest, old) if old else newest)
+        old = parse_ts(value)
+        value = iso(max(newest, old) if old else newest)
     batch.watermarks.append(Watermark("github", repository, STREAM, value))
     load(batch)
     return count

@@ -19,18 +19,11 @@ from extractors import tables
 from extractors.github import files, queries, rows
 from extractors.github.client import GitHubClient
 from extractors.github.history import extract_history
+from extractors.github.times import iso, parse_ts
 from fourkeys.errors import FourKeysError
 from fourkeys.warehouse.base import LoadBatch, Watermark
 
 log = logging.getLogger(__name__)
-
-
-def parse_ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def iso(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 from extractors import tables
 from extractors.github.client import GitHubClient
-from extractors.github.repository import iso, parse_ts
+from extractors.github.times import iso, parse_ts
 from fourkeys.warehouse.base import LoadBatch, Watermark
 
 
