@@ -16,6 +16,9 @@ Stages, each timed:
    after `now` and moves `now` on; the fake is restarted on the same port with it;
 5. incremental refresh: `fourkeys extract` and `fourkeys transform` again on the same warehouse.
 
+`--refresh-only` measures the refresh again on the backfill a whole run kept in the same
+workdir; SCALE_PROFILE_DIR=<folder> writes a cProfile of each fourkeys command there.
+
 It prints wall time, peak RSS and CPU per stage (the fake server's CPU is this process's during a
 child's run), requests (GraphQL, REST, Heroku) and GraphQL points in total and per 1,000 PRs,
 the projected backfill time for one GitHub.com token (GraphQL requests are charged in points
@@ -37,6 +40,8 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +77,15 @@ def side_cli(argv: list[str]) -> dict[str, Any]:
     from fourkeys.cli import main
 
     started = time.perf_counter()
-    rc = main(argv)
+    profile_to = os.environ.get("SCALE_PROFILE_DIR")  # cProfile each command into this folder
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        rc = profiler.runcall(main, argv)
+        profiler.dump_stats(Path(profile_to) / f"{argv[0]}-{int(time.time())}.prof")
+    else:
+        rc = main(argv)
     return {"rc": rc, "seconds": time.perf_counter() - started, "peak_rss_mib": peak_rss_mib(),
             "cpu_seconds": cpu_seconds(resource.RUSAGE_SELF)}
 
@@ -125,24 +138,66 @@ def mart_counts(warehouse: Path) -> dict[str, int]:
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
-    from fakes.scale import ScaleSpec, advance, count_activity, generate_at_scale
-    from fakes.scenario import load_scenario
-    from fakes.server import create_app, serve_in_thread
+    from fakes.scale import ScaleSpec, generate_at_scale
 
     spec = ScaleSpec(repos=args.repos, prs=args.prs, commits=args.commits,
-                     deployments=args.deployments, months=args.months, seed=args.seed)
+                     deployments=args.deployments, months=args.months, seed=args.seed,
+                     now=data_end(args.months, args.increment))
     if args.quick:
         spec = spec.scaled(1 / 20)
     work = args.workdir or OUT / (f"scale-{spec.repos}r-{spec.prs}p-{spec.commits}c-"
                                   f"{spec.deployments}d-{spec.months}m-s{spec.seed}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     logs = work / "fourkeys.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FOURKEYS_SLACK")}
     env.update(GITHUB_TOKEN=DUMMY_TOKEN, HEROKU_API_KEY=DUMMY_HEROKU)
+    saved = work / "backfill.json"
+    if args.refresh_only:
+        if not saved.exists():
+            raise SystemExit(f"--refresh-only needs a whole run in {work} first (no {saved})")
+        m: dict[str, Any] = json.loads(saved.read_text(encoding="utf-8"))
+        # the same seed and end give the same organisation
+        org = generate_at_scale(replace(spec, now=datetime.fromisoformat(m["spec"]["now"])))
+        for name in KEPT:  # the warehouse as the backfill left it
+            shutil.copyfile(work / f"backfill.{name}", work / name)
+    else:
+        m, org = backfill(spec, args, work, logs, env)
+    return refresh(m, org, args, work / "fourkeys.toml", logs, env)
+
+
+def data_end(months: int, increment: float) -> datetime:
+    """Where the generated organisation's data ends: the increment's span before the hour
+    before now (UTC), so the increment ends about an hour before the refresh starts. The
+    extractor's clock and the data then agree, as in production, where a refresh sizes its
+    first pages from each repository's rate by its own clock (extractors/github/repository.py:
+    first_page_size). `--refresh-only` keeps the end its whole run had: run it the same day."""
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return (hour - timedelta(hours=1, days=months * 30.44 * increment)).replace(microsecond=0)
+
+
+KEPT = ("fourkeys.duckdb", "fourkeys.published.duckdb")
+
+
+def serve(org: Any, port: int = 0) -> tuple[Any, float]:
+    """The fake API on `org`'s scenario, over HTTP from a thread of this process."""
+    from fakes.scenario import load_scenario
+    from fakes.server import create_app, serve_in_thread
+
+    loading = time.perf_counter()
+    scenario = load_scenario(org.scenario)
+    server = serve_in_thread(create_app(scenario, rate_limit=10**9), port=port)
+    return server, time.perf_counter() - loading
+
+
+def backfill(spec: Any, args: argparse.Namespace, work: Path, logs: Path,
+             env: dict[str, str]) -> tuple[dict[str, Any], Any]:
+    """Generate, serve, extract and transform the whole organisation; the warehouse is kept
+    as `backfill.*` beside it, so `--refresh-only` can measure the refresh again."""
+    from fakes.scale import count_activity, generate_at_scale
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     m: dict[str, Any] = {"spec": {k: str(v) for k, v in vars(spec).items()}, "work": str(work),
                          "full_prs": args.prs if args.quick else None}
-
     started, cpu = time.perf_counter(), time.process_time()
     org = generate_at_scale(spec)
     generated = time.perf_counter() - started
@@ -155,14 +210,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     log.info("generated in %.1f s (+ %.1f s to write %.0f MiB)", generated,
              m["generate"]["write_seconds"], m["generate"]["scenario_mib"])
 
-    def serve(port: int = 0) -> Any:
-        loading = time.perf_counter()
-        scenario = load_scenario(org.scenario)
-        server = serve_in_thread(create_app(scenario, rate_limit=10**9), port=port)
-        return server, time.perf_counter() - loading
-
-    server, m["fake_load_seconds"] = serve()
-    port, url = server.port, server.base_url
+    server, m["fake_load_seconds"] = serve(org)
+    url = server.base_url
     config = work / "fourkeys.toml"
     config.write_text(org.config_toml(github_api_url=url, heroku_api_url=f"{url}/heroku",
                                       warehouse_path=str(work / "fourkeys.duckdb")),
@@ -181,13 +230,24 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     m["backfill"]["rows_by_table"] = extracted_rows(logs)
     m["snapshot_requests"] = snapshot_costs()
     m["fake_rss_mib"] = peak_rss_mib()
+    m.update(port=server.port, url=url)
+    for name in KEPT:
+        shutil.copyfile(work / name, work / f"backfill.{name}")
+    (work / "backfill.json").write_text(json.dumps(m, default=str), encoding="utf-8")
+    return m, org
 
-    del server
+
+def refresh(m: dict[str, Any], org: Any, args: argparse.Namespace, config: Path, logs: Path,
+            env: dict[str, str]) -> dict[str, Any]:
+    """Add `--increment` new activity, restart the fake with it, extract and transform."""
+    from fakes.scale import advance
+
+    port, url = m["port"], m["url"]
     gc.collect()  # the old scenario's models go before the new ones are built
     started = time.perf_counter()
     m["increment"] = {"added": advance(org, args.increment)}
     m["increment"]["seconds"] = time.perf_counter() - started
-    server, m["increment"]["fake_load_seconds"] = serve(port)  # same URL as in the config
+    server, m["increment"]["fake_load_seconds"] = serve(org, port)  # the URL in the config
     try:
         now = org.scenario["now"][:10]
         m["incremental"] = {
@@ -199,7 +259,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         }
     finally:
         server.stop()
-    m["incremental"]["marts"] = mart_counts(work / "fourkeys.duckdb")
+    m["incremental"]["marts"] = mart_counts(config.parent / "fourkeys.duckdb")
     return m
 
 
@@ -257,8 +317,9 @@ def per_1k(n: float, prs: int) -> float:
 
 
 def token_hours(run: dict[str, Any]) -> float:
-    rest = run["by_channel"]["rest"]
-    return max(rest, run["graphql_points"]) / HOURLY
+    """GitHub's two budgets: GraphQL points, and the REST requests it charges (`core_used`:
+    a conditional request answered 304 Not Modified costs nothing)."""
+    return max(run["core_used"], run["graphql_points"]) / HOURLY
 
 
 def where_points_go(m: dict[str, Any]) -> None:
@@ -326,8 +387,8 @@ def report(m: dict[str, Any]) -> None:
           f"({per_1k(e['by_channel']['graphql'], prs):.1f} GraphQL + "
           f"{per_1k(e['by_channel']['rest'], prs):.1f} REST), {per_1k(e['calls'], prs):.1f} "
           f"with Heroku; {per_1k(e['graphql_points'], prs):.1f} GraphQL points")
-    print(f"projected backfill against GitHub.com, one token: max({e['by_channel']['rest']:,} "
-          f"REST requests, {e['graphql_points']:,} GraphQL points) / {HOURLY:,} per hour = "
+    print(f"projected backfill against GitHub.com, one token: max({e['core_used']:,} "
+          f"REST requests charged, {e['graphql_points']:,} GraphQL points) / {HOURLY:,} per hour = "
           f"{hours:.2f} h ({hours * 60:.0f} min); Heroku {e['by_channel']['heroku']:,} requests "
           "(its own 4,500/hour)")
     where_points_go(m)
@@ -336,7 +397,10 @@ def report(m: dict[str, Any]) -> None:
           f"+{added['deployments']:,} deployments in {m['increment']['seconds']:.1f} s; "
           f"refresh {refresh:.1f} s (extract {i['extract']['wall_seconds']:.1f} + transform "
           f"{i['transform']['wall_seconds']:.1f}) = {refresh / backfill:.1%} of the backfill; "
-          f"{token_hours(i['extract']) * 60:.1f} token-minutes")
+          f"{token_hours(i['extract']) * 60:.1f} token-minutes (max of "
+          f"{i['extract']['core_used']:,} REST requests charged, "
+          f"{i['extract']['not_modified']:,} more answered 304 for free, and "
+          f"{i['extract']['graphql_points']:,} points)")
     rss = max(r["peak_rss_mib"] for r in (b["extract"], b["transform"], i["extract"],
                                           i["transform"]))
     generate = g["seconds"] + g["write_seconds"]
@@ -386,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--increment", type=float, default=0.01,
                         help="new activity for the incremental refresh (default 0.01)")
     parser.add_argument("--workdir", type=Path, help="default bench/out/scale-<totals>")
+    parser.add_argument("--refresh-only", action="store_true",
+                        help="measure the refresh again on the backfill a whole run in the "
+                        "same workdir kept (backfill.json, backfill.fourkeys.duckdb)")
     parser.add_argument("--json", action="store_true", help="also print the raw figures")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)

@@ -24,7 +24,14 @@ from extractors.github.batch import pages_together
 from extractors.github.client import GitHubClient
 from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
-from extractors.github.repository import RepoPlan, RepositoryExtractor
+from extractors.github.repository import (
+    RATE_COLUMNS,
+    RATE_WINDOW,
+    RepoPlan,
+    RepositoryExtractor,
+    StoredCounts,
+    stream_lookback,
+)
 from extractors.github.workflow_runs import extract_workflow_runs
 from extractors.heroku import extract_releases
 from extractors.http import ApiClient, RequestStats
@@ -161,6 +168,13 @@ def extract(
     github_marks = warehouse.watermarks("github")
     heroku_marks = warehouse.watermarks("heroku")
     known_files = _known_commit_files(warehouse, plans)
+    # a refresh sizes first pages from what is stored (repository.first_page_size)
+    stored: dict[tuple[str, str], StoredCounts] | None = None
+    if since is None and github_marks:
+        counted = warehouse.stream_counts("github", {
+            stream: (table, column, int(stream_lookback(stream, lookback).total_seconds()))
+            for stream, (table, column) in RATE_COLUMNS.items()}, run_started_at - RATE_WINDOW)
+        stored = {key: StoredCounts(*value) for key, value in counted.items()}
     history_route = HistoryRoute(summary.stats, forced=history_api or pinned_history_api())
 
     def extractor_for(plan: RepoPlan, history_api: str) -> RepositoryExtractor:
@@ -171,6 +185,9 @@ def extract(
             known_commit_files=known_files.get(plan.repository, frozenset()),
             history_api=history_api,
             history_mark=github_marks.get((plan.repository, "commits")),
+            stored=None if stored is None else {
+                stream: stored.get((plan.repository, stream), StoredCounts())
+                for stream in RATE_COLUMNS},
         )
 
     def finish_repository(extractor: RepositoryExtractor) -> str:

@@ -50,8 +50,11 @@ class TransformSummary:
                 f"{len(self.failures)} failures in {self.seconds:.1f}s; marts {state}")
 
 
-def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
-    """fourkeys.toml → the dbt vars the models read (dbt_project.yml documents them)."""
+def dbt_vars(config: Config) -> dict[str, Any]:
+    """fourkeys.toml → the dbt vars the models read (dbt_project.yml documents them). The
+    `--as-of` day is not one of them: it goes in FOURKEYS_AS_OF (run_dbt), because dbt parses
+    the whole project again whenever a var changes, and only the files that read an
+    environment variable when it changes."""
     return {
         "services": [
             {"name": s.name, "team": s.team, "repository": s.repository.lower(),
@@ -70,7 +73,6 @@ def dbt_vars(config: Config, as_of: date | None = None) -> dict[str, Any]:
         "incident_merge_minutes": config.metrics.incident_merge_minutes,
         "dora_year": config.metrics.dora_year,
         "failure_signals": list(config.metrics.failure_signals),
-        "as_of": as_of.isoformat() if as_of else None,
         "request_window_minutes": config.requests.window_minutes,
         # the SQL compares z with a constant: the one-sided critical value of [requests] p_value
         "request_z_critical": statistics.NormalDist().inv_cdf(1 - config.requests.p_value),
@@ -91,12 +93,11 @@ def _monorepo_vars(service: ServiceConfig) -> dict[str, Any]:
 
 
 def dbt_args(command: str, config: Config, *, target: str = "duckdb",
-             full_refresh: bool = False, as_of: date | None = None,
-             unit_tests: bool = False) -> list[str]:
+             full_refresh: bool = False, unit_tests: bool = False) -> list[str]:
     work = config.warehouse_path().resolve().parent / "dbt"
     args = [
         command, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR),
-        "--target", target, "--vars", json.dumps(dbt_vars(config, as_of)),
+        "--target", target, "--vars", json.dumps(dbt_vars(config)),
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
     ]
     if full_refresh and command in ("build", "run"):
@@ -117,10 +118,13 @@ def dbt_target(config: Config) -> str:
     return "bigquery_emulator" if api_endpoint() else "bigquery"
 
 
-def run_dbt(args: list[str], warehouse: Path, env: dict[str, str] | None = None) -> Any:
+def run_dbt(args: list[str], warehouse: Path, env: dict[str, str] | None = None,
+            as_of: date | None = None) -> Any:
     """One dbt invocation in-process; returns dbt's result object. `env`: the variables
-    profiles.yml reads besides the DuckDB path (the BigQuery project, dataset, location)."""
+    profiles.yml reads besides the DuckDB path (the BigQuery project, dataset, location).
+    `as_of`: the end of dora_summary's window (FOURKEYS_AS_OF; unset = today, UTC)."""
     os.environ["DO_NOT_TRACK"] = "1"
+    os.environ["FOURKEYS_AS_OF"] = as_of.isoformat() if as_of else ""
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
     os.environ.update(env or {})
@@ -177,7 +181,6 @@ def publish_marts(warehouse: Path) -> None:
 def config_fingerprint(config: Config) -> str:
     """What the incremental marts depend on besides the raw data: services, sources, metrics."""
     settings = dbt_vars(config)
-    settings.pop("as_of")
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -214,7 +217,7 @@ def build_marts(config: Config, *, full_refresh: bool = False,
         full_refresh = True
     path = config.warehouse_path().resolve()
     started = time.monotonic()
-    result = run_dbt(dbt_args("build", config, full_refresh=full_refresh, as_of=as_of), path)
+    result = run_dbt(dbt_args("build", config, full_refresh=full_refresh), path, as_of=as_of)
     summary = TransformSummary(seconds=time.monotonic() - started)
     summary.models, summary.tests, summary.failures = _failures(result)
     if result.exception is not None:
@@ -274,8 +277,8 @@ def _build_on_bigquery(config: Config, run: dict[str, Any], fingerprint: str, *,
                "FOURKEYS_BQ_LOCATION": settings.location}
         started = time.monotonic()
         result = run_dbt(dbt_args("build", config, target=dbt_target(config),
-                                  full_refresh=full_refresh, as_of=as_of),
-                         config.warehouse_path().resolve(), env)
+                                  full_refresh=full_refresh),
+                         config.warehouse_path().resolve(), env, as_of)
         summary = TransformSummary(seconds=time.monotonic() - started)
         summary.models, summary.tests, summary.failures = _failures(result)
         if result.exception is not None:

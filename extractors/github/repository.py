@@ -9,6 +9,7 @@ the same batch as its last page, so a killed run re-reads at most the unfinished
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,55 @@ def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
 # later), deployments and releases (read by creation; a status or publication arrives later).
 PULLS_LOOKBACK = timedelta(hours=1)
 
+# A refresh sizes each stream's first page from what the warehouse knows of the repository:
+# the rows the walk will read again (stored, at or after its lower bound: the lookback) plus the
+# new ones its recent rate predicts (rows of the last RATE_WINDOW by the clock, spread over the
+# time since the watermark), with a margin; the pages after it double as before. A fixed first
+# page read ~10 pull requests (with their timelines) per repository for ~2 new ones.
+RATE_WINDOW = timedelta(days=28)
+RATE_COLUMNS = {  # stream → the raw table and the time its walk orders by
+    "commits": (tables.COMMITS.name, "committed_at"),
+    "pull_requests": (tables.PULL_REQUESTS.name, "updated_at"),
+    "releases": (tables.RELEASES.name, "created_at"),
+    "tags": (tables.TAGS.name, "committed_at"),
+    "deployments": (tables.DEPLOYMENTS.name, "created_at"),
+    "issues": (tables.ISSUES.name, "updated_at"),
+}
+RATE_MARGIN = 1.25
+
+
+def stream_lookback(stream: str, lookback: timedelta) -> timedelta:
+    """How far below its watermark a stream's walk reads again (see PULLS_LOOKBACK; issues
+    are read by `since` on `updatedAt`, which GitHub moves on every change)."""
+    if stream == "pull_requests":
+        return min(lookback, PULLS_LOOKBACK)
+    if stream == "issues":
+        return timedelta(0)
+    return lookback
+
+
+@dataclass(frozen=True)
+class StoredCounts:
+    """One stream of one repository in the warehouse: rows of the last RATE_WINDOW (by the
+    clock) and rows at or after the walk's lower bound (its watermark minus its lookback)."""
+
+    recent: int = 0
+    rereads: int = 0
+
+
+def first_page_size(page_size: int, counts: StoredCounts | None,
+                    since_mark: timedelta | None) -> int:
+    """An incremental walk's first page: the rows it reads again plus the new ones expected
+    over `since_mark` (the time since its watermark) at the recent rate, with a margin, and
+    one more (a walk ordered newest first closes on a row older than its bound);
+    queries.INCREMENTAL_FIRST_PAGE when either is unknown. Never more than the full page,
+    never less than 1."""
+    if counts is None or since_mark is None:
+        return min(page_size, queries.INCREMENTAL_FIRST_PAGE)
+    expected = counts.rereads + counts.recent * max(since_mark, timedelta(0)) / RATE_WINDOW
+    return max(1, min(page_size, math.ceil(expected * RATE_MARGIN) + 1))
+
+
 # the watermark stream that records a finished files backfill (value "complete": the same in
 # every run, so a re-run or a resumed run leaves the same warehouse)
 FILES_MARK = "files"
@@ -91,7 +141,10 @@ class RepositoryExtractor:
         known_commit_files: frozenset[str] = frozenset(),
         history_api: str = "graphql",
         history_mark: Watermark | None = None,
+        stored: dict[str, StoredCounts] | None = None,
     ) -> None:
+        """`stored`: what the warehouse holds of each stream (None: not known, first pages of
+        queries.INCREMENTAL_FIRST_PAGE)."""
         self.client = client
         self.plan = plan
         self.owner, self.name = plan.repository.split("/", 1)
@@ -99,28 +152,30 @@ class RepositoryExtractor:
         self.load = load
         self.rows_by_table: dict[str, int] = {}
 
-        def bound(stream: str, lookback_applies: bool) -> datetime | None:
+        def bound(stream: str) -> datetime | None:
             if lower_bound_override is not None:
                 return lower_bound_override
             mark = parse_ts(watermarks.get(stream))
             if mark is None:
                 return None
-            if stream == "pull_requests":  # GitHub stamps every change: see PULLS_LOOKBACK
-                return mark - min(lookback, PULLS_LOOKBACK)
-            return mark - lookback if lookback_applies else mark
+            return mark - stream_lookback(stream, lookback)
 
         def walk(name: str, var: str, conn: Callable[[dict[str, Any]], dict[str, Any] | None],
                  time_of: Callable[[dict[str, Any]], str | None], server: bool,
-                 page_size: int, lookback_applies: bool = True) -> StreamWalk:
-            lower = bound(name, lookback_applies)
+                 page_size: int) -> StreamWalk:
+            lower = bound(name)
             # resumed: a previous run finished this walk (a stream that was empty then has a
             # watermark row without a value, and no lower bound, yet little to read now)
             incremental = name in watermarks and lower_bound_override is None
+            first = page_size
+            if incremental:
+                mark = parse_ts(watermarks.get(name))
+                first = first_page_size(
+                    page_size, None if stored is None else stored.get(name, StoredCounts()),
+                    run_started_at - mark if mark is not None else None)
             return StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After", conn,
-                              time_of, lower, server, page_size,
-                              min(page_size, queries.INCREMENTAL_FIRST_PAGE) if incremental
-                              else page_size, previous=watermarks.get(name),
-                              resumed=incremental)
+                              time_of, lower, server, page_size, first,
+                              previous=watermarks.get(name), resumed=incremental)
 
         self.walks = [
             walk("commits", "History", _history, lambda n: n.get("committedDate"), True,
@@ -137,8 +192,7 @@ class RepositoryExtractor:
                                    lambda n: n.get("createdAt"), False, queries.DEPLOYMENTS_PAGE))
         if plan.issue_labels is not None:
             self.walks.append(walk("issues", "Issues", lambda r: r.get("issues"),
-                                   lambda n: n.get("updatedAt"), True, queries.ISSUES_PAGE,
-                                   lookback_applies=False))
+                                   lambda n: n.get("updatedAt"), True, queries.ISSUES_PAGE))
         # a backfilled history may come by REST (extractors/github/history.py), after the
         # snapshot walk, which tells the default branch; monorepos keep GraphQL's (they need
         # associated PRs), and an incremental walk stays in the snapshot query (~free there)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -65,6 +66,9 @@ class Warehouse(Protocol):
     def watermarks(self, source: str) -> dict[tuple[str, str], Watermark]: ...
 
     def read_rows(self, table: Table) -> list[dict[str, Any]]: ...
+
+    def stream_counts(self, source: str, streams: dict[str, tuple[str, str, int]],
+                      since: datetime) -> dict[tuple[str, str], tuple[int, int]]: ...
 
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None: ...
 

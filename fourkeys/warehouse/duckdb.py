@@ -132,12 +132,7 @@ class DuckDBWarehouse:
                     self._delete_children(self._tables[name], parents)
                 for name, path in files.items():
                     self._merge(self._tables[name], path, extracted_at)
-                for mark in batch.watermarks:
-                    self.con.execute(
-                        "insert or replace into _watermarks values (?, ?, ?, ?, ?, ?)",
-                        [mark.source, mark.partition, mark.stream, mark.value, mark.etag,
-                         extracted_at],
-                    )
+                self._write_watermarks(batch.watermarks, extracted_at)
                 self.con.execute("commit")
             except BaseException:
                 self.con.execute("rollback")
@@ -158,6 +153,19 @@ class DuckDBWarehouse:
                 f'delete from "{table.name}" using (values {", ".join([row] * len(chunk))}) '
                 f"as parents({keys}) where {cond}",
                 [value for parent in chunk for value in parent],
+            )
+
+    def _write_watermarks(self, marks: list[Watermark], extracted_at: datetime) -> None:
+        # one statement per 500 marks: a refresh writes thousands, and one INSERT each was
+        # 40% of a 1,000-repository refresh's extract time (bench/scale.py)
+        latest = list({(m.source, m.partition, m.stream): m for m in marks}.values())
+        for start in range(0, len(latest), 500):
+            chunk = latest[start:start + 500]
+            self.con.execute(
+                "insert or replace into _watermarks values "
+                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                [v for m in chunk
+                 for v in (m.source, m.partition, m.stream, m.value, m.etag, extracted_at)],
             )
 
     def _merge(self, table: Table, path: str, extracted_at: datetime) -> None:
@@ -193,6 +201,31 @@ class DuckDBWarehouse:
                 return []
             cursor = self.con.execute(f'select {cols} from "{table.name}" order by {key}')
             return [dict(zip(table.columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def stream_counts(self, source: str, streams: dict[str, tuple[str, str, int]],
+                      since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per (repository, stream): rows whose time is at or after `since`, and rows at or
+        after the stream's watermark minus its lookback. `streams`: stream → (raw table, time
+        column, lookback in seconds); the watermarks are `source`'s, by repository. Tables
+        never created count nothing."""
+        with self._using():
+            present = {r[0] for r in self.con.execute(
+                "select table_name from information_schema.tables").fetchall()}
+            wanted = [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
+            if not wanted:
+                return {}
+            sql = " union all ".join(
+                f'select ? as stream, t.repository, count(*) filter (where t."{column}" >= ?), '
+                f'count(*) filter (where t."{column}" >= try_cast(w.value as timestamptz) '
+                f'- to_seconds(?)) from "{table}" t left join _watermarks w '
+                f"on w.source = ? and w.partition = t.repository and w.stream = ? "
+                f"group by t.repository"
+                for _, table, column, _ in wanted)
+            params = [v for stream, _, _, lookback in wanted
+                      for v in (stream, since, lookback, source, stream)]
+            rows = self.con.execute(sql, params).fetchall()
+        return {(repository, stream): (int(recent), int(rereads))
+                for stream, repository, recent, rereads in rows}
 
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
         with self._using():

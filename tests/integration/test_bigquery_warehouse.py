@@ -176,6 +176,26 @@ def test_a_batch_loaded_twice_gives_the_same_rows_and_its_watermark_is_in_bigque
     assert bigquery.watermarks("github") == {}
 
 
+def test_stream_counts_count_the_rate_window_and_the_rows_past_each_lower_bound(
+        bigquery: BigQueryWarehouse) -> None:
+    """What a refresh sizes its first pages from (tests/unit/test_first_pages.py: DuckDB)."""
+    bigquery.ensure_tables([PULL_REQUESTS])  # no commits table: it counts nothing
+    since = datetime(2026, 2, 1, tzinfo=UTC)
+    batch = LoadBatch(watermarks=[
+        Watermark("github", "acme/checkout", "pull_requests", "2026-02-05T10:00:00Z")])
+    batch.add(PULL_REQUESTS.name, [
+        pr_row(1, "in", updated_at="2026-02-03T00:00:00Z"),
+        pr_row(2, "at the lower bound", updated_at="2026-02-05T09:00:00Z"),
+        pr_row(3, "before", updated_at="2026-01-31T23:59:59Z"),
+        {**pr_row(1, "other"), "repository": "acme/web", "updated_at": "2026-02-06T00:00:00Z"},
+    ])
+    bigquery.load(batch)
+    streams = {"pull_requests": (PULL_REQUESTS.name, "updated_at", 3600),
+               "commits": (COMMITS.name, "committed_at", 86400)}
+    assert bigquery.stream_counts("github", streams, since) == {
+        ("acme/checkout", "pull_requests"): (2, 1), ("acme/web", "pull_requests"): (1, 0)}
+
+
 def test_a_replaced_parent_loses_the_children_the_new_batch_does_not_have(
         bigquery: BigQueryWarehouse) -> None:
     bigquery.ensure_tables(RAW_TABLES)

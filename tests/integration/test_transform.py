@@ -196,7 +196,7 @@ def test_dbt_unit_tests_pass(built: Served) -> None:
     from fourkeys.transform import dbt_args, run_dbt
 
     config = load_config(str(built.config_path))
-    args = dbt_args("test", config, as_of=None)
+    args = dbt_args("test", config)
     result = run_dbt([*args, "--select", "test_type:unit"], built.warehouse_path.resolve())
     outcomes = {r.node.name: str(r.status).rsplit(".", 1)[-1].lower()
                 for r in result.result.results}
