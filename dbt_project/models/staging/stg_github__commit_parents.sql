@@ -1,4 +1,7 @@
-{# One row per parent of a branch commit (the raw `parents` JSON array, exploded). #}
+{# One row per parent of a branch commit (the raw `parents` JSON array, exploded). A table,
+   unlike the other staging models: exploding every branch commit's JSON is the cost, and its
+   tests and int_mainline_commits would each pay it again on a view. #}
+{{ config(materialized='table') }}
 with source as (
     select * from {{ source('raw', 'raw_github_commits') }}
 ),
