@@ -33,6 +33,7 @@ class GroupLoader:
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._loading = False
+        self.batches = self.transactions = 0
 
     @property
     def queued(self) -> int:
@@ -65,6 +66,8 @@ class GroupLoader:
                 if not group:
                     self._loading = False
                     return
+            self.batches += len(group)
+            self.transactions += 1
             combined = LoadBatch()
             for pending in group:
                 combined.extend(pending.batch)

@@ -274,4 +274,6 @@ def extract(
         if heroku_client:
             heroku_client.close()
         summary.seconds = time.monotonic() - started
+        log.debug("%d batches loaded in %d transactions", grouped.batches,
+                  grouped.transactions)
     return summary
