@@ -33,7 +33,6 @@ from extractors.github.repository import (
     stream_lookback,
 )
 from extractors.github.workflow_runs import extract_workflow_runs
-from extractors.group_load import GroupLoader
 from extractors.heroku import extract_releases
 from extractors.http import ApiClient, RequestStats
 from extractors.retry import DEFAULT_POLICY, RetryPolicy
@@ -149,10 +148,8 @@ def extract(
         token=github_token, policy=policy, stats=summary.stats, max_rate_limit_wait=max_wait,
     )
 
-    grouped = GroupLoader(warehouse.load)  # concurrent units' batches commit together
-
     def load(batch: LoadBatch) -> None:
-        grouped.load(batch)
+        warehouse.load(batch)
         for table, rows in batch.rows.items():
             summary.rows[table] += len(rows)
 
@@ -274,6 +271,4 @@ def extract(
         if heroku_client:
             heroku_client.close()
         summary.seconds = time.monotonic() - started
-        log.debug("%d batches loaded in %d transactions", grouped.batches,
-                  grouped.transactions)
     return summary
