@@ -1,12 +1,13 @@
 """A refresh's pages of many repositories in one GraphQL query.
 
 GitHub charges a query at least one point however little it asks, and a refresh asks little of
-each repository: first pages of 10 items (queries.INCREMENTAL_FIRST_PAGE) cost ~0.5 point. So the
-incremental repositories' pages go out `queries.SNAPSHOT_BATCH` at a time, each repository an
-aliased copy of the snapshot selection with its own variables (queries.snapshot_query), round
-after round: the first pages of all, then the next pages (twice as large) of those with more to
-read, and so on. Each round's rows and watermarks load in one transaction (each repository's own
-batch is in it whole, so a stop leaves every repository at a watermark).
+each repository: first pages sized to what is new (repository.first_page_size) cost well under a
+point. So the incremental repositories' pages go out `queries.SNAPSHOT_BATCH` at a time, each
+repository an aliased copy of the snapshot selection with its own variables
+(queries.snapshot_query), round after round: the first pages of all, then the next pages (twice
+as large) of those with more to read, and so on. Each round's rows and watermarks load in one
+transaction (each repository's own batch is in it whole, so a stop leaves every repository at a
+watermark).
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ TAGS_PAGE = 100
 DEPLOYMENTS_PAGE = 40
 DEPLOYMENT_STATUSES_PAGE = 10
 ISSUES_PAGE = 100
-# an incremental run's first page of a stream (a refresh finds a few new items per repository)
+# an incremental walk's first page when the warehouse cannot size it (repository.first_page_size
+# sizes it from the stored rows: a refresh finds a few new items per repository)
 INCREMENTAL_FIRST_PAGE = 10
 # the timeline item kinds a pull request row is built from (rows.pull_rows)
 PR_TIMELINE_TYPES = (
@@ -211,7 +212,8 @@ def snapshot_query(repositories: int = 1) -> str:
 
 
 REPOSITORY_SNAPSHOT = snapshot_query(1)
-# repositories per incremental query: ~0.5 point each (first pages of 10), ~1,500 nodes each
+# repositories per incremental query: well under a point each (first pages sized to what is new),
+# ~1,500 nodes each at most
 SNAPSHOT_BATCH = 20
 
 # Overflow: one pull request's timeline items / files beyond the first page.

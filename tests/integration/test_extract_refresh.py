@@ -87,6 +87,6 @@ def test_an_unchanged_organisation_costs_one_query_per_batch(tmp_path: Path) -> 
     first = table_snapshot(directory / "fourkeys.duckdb")
     again, _ = _serve_and_extract(org.scenario, text, directory, port=port)
     assert table_snapshot(directory / "fourkeys.duckdb") == first
-    # nothing new: each batch's first pages end every stream (first pages of 10 hold the
-    # lookback's re-read in this small organisation), so one query per batch
+    # nothing new: each batch's first pages end every stream (each is sized to hold the rows
+    # its lookback reads again, counted in the warehouse), so one query per batch
     assert again["requests"]["graphql"] == math.ceil(REPOS / queries.SNAPSHOT_BATCH)
