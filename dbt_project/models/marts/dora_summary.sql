@@ -1,7 +1,8 @@
 {# The four keys over the trailing 12 weeks (window_start inclusive .. window_end exclusive, the
-   end is env FOURKEYS_AS_OF, else var as_of, else today, UTC), for every service, team and the organisation, banded by the
-   DORA clusters of each report year (seed dora_bands). A band is NULL, with the reason, when
-   the window holds fewer than 10 deployments (5 incidents with a restore time for restore). #}
+   end is env FOURKEYS_AS_OF, else var as_of, else today, UTC), for every service, team and the
+   organisation, banded by the DORA clusters of each report year (seed dora_bands). A band is
+   NULL, with the reason, when the window holds fewer than 10 deployments (5 incidents with a
+   restore time for restore). #}
 {#- `fourkeys transform --as-of` sets FOURKEYS_AS_OF: a changed var would make dbt parse the
     whole project again, a changed environment variable only this file -#}
 {%- set as_of = env_var('FOURKEYS_AS_OF', '') or var('as_of') -%}
