@@ -371,7 +371,8 @@ def test_extract_and_transform_on_bigquery_give_what_the_duckdb_path_gives(
     """The real commands on the emulator: `fourkeys extract` twice (the same rows as on DuckDB;
     the second adds nothing; watermarks in BigQuery), then `fourkeys transform` (dbt-bigquery
     build, publish into the dataset, the run in `_runs`): the published marts equal the DuckDB
-    path's, row for row. On them, `fourkeys sql` and the dashboard's data functions give what
+    path's, row for row, and a second build (the incremental models' MERGE) changes none of
+    them. On them, `fourkeys sql` and the dashboard's data functions give what
     they give on the DuckDB path, and a new publish refreshes the dashboard's snapshot."""
     org = generate(SPEC)
     dataset = f"p_{uuid.uuid4().hex[:10]}"
@@ -398,6 +399,7 @@ def test_extract_and_transform_on_bigquery_give_what_the_duckdb_path_gives(
         try:
             _check_extract(on_duckdb.parent / "fourkeys.duckdb", warehouse, snapshots)
             _check_transform(on_duckdb, warehouse, transformed, snapshots[0])
+            _check_incremental_build(on_bigquery, warehouse, tmp_path)
             _check_sql(on_duckdb, on_bigquery, capsys)
             _check_dashboard(on_duckdb, on_bigquery, warehouse, tmp_path, monkeypatch)
         finally:
@@ -441,6 +443,20 @@ def _check_transform(on_duckdb: Path, warehouse: BigQueryWarehouse, code: int,
     raw = {r["table_name"]: r["row_count"] for r in warehouse.query(
         f"select table_name, row_count from {warehouse.ref('_raw_tables')}")}
     assert raw[PULL_REQUESTS.name] == len(first_extract[PULL_REQUESTS.name])
+
+
+def _check_incremental_build(on_bigquery: Path, warehouse: BigQueryWarehouse,
+                             tmp_path: Path) -> None:
+    """A second build over the same raw data takes the incremental models' MERGE path
+    (stg_github__commit_parents, int_deployment_failures, the fact marts) and changes no mart."""
+    before = {name: _mart(warehouse.query(f"select * from {warehouse.ref(name)}"))
+              for name in MARTS}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transform, "PROJECT_DIR", emulator_project(tmp_path / "second"))
+        assert main(["transform", "--config", str(on_bigquery)]) == 0
+    for name in MARTS:
+        assert _mart(warehouse.query(f"select * from {warehouse.ref(name)}")) == before[name], \
+            name
 
 
 # --- reading the published marts: `fourkeys sql` and the dashboard ------------------------------
@@ -569,7 +585,8 @@ def _check_dashboard(on_duckdb: Path, on_bigquery: Path, warehouse: BigQueryWare
     state = data.warehouse_state()
     assert (state.kind, state.path) == ("ready", f"BigQuery {warehouse.subject}"), state
     run_id = warehouse.query(f"select run_id from {warehouse.ref('_runs')} "
-                             "where command = 'transform'")[0]["run_id"]
+                             "where command = 'transform' order by ended_at desc "
+                             "limit 1")[0]["run_id"]  # the newest build's
     snapshot = data.published_path()
     assert snapshot == tmp_path / "cache" / "fourkeys" / "bigquery" / warehouse.subject / \
         f"{run_id}.duckdb"
