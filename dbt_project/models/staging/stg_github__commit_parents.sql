@@ -7,10 +7,14 @@
     materialized='incremental',
     unique_key=['repository', 'commit_sha', 'parent_sha'],
     incremental_strategy=('merge' if target.type == 'bigquery' else 'delete+insert'),
+    on_schema_change='sync_all_columns',
 ) }}
+{#- a table built before `extracted_at` existed (an upgrade) is read whole once, and gains it -#}
+{%- set since_last_build = is_incremental() and 'extracted_at' in (
+    adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) %}
 with source as (
     select * from {{ source('raw', 'raw_github_commits') }}
-    {% if is_incremental() %}
+    {% if since_last_build %}
     where _extracted_at >= (select {{ fourkeys.add_days('max(extracted_at)', -1) }} from {{ this }})
     {% endif %}
 ),
