@@ -448,7 +448,7 @@ def _check_transform(on_duckdb: Path, warehouse: BigQueryWarehouse, code: int,
 def _check_incremental_build(on_bigquery: Path, warehouse: BigQueryWarehouse,
                              tmp_path: Path) -> None:
     """A second build over the same raw data takes the incremental models' MERGE path
-    (stg_github__commit_parents, int_deployment_failures, the fact marts) and changes no mart."""
+    (int_deployment_failures, fct_deployments, fct_changes) and changes no mart."""
     before = {name: _mart(warehouse.query(f"select * from {warehouse.ref(name)}"))
               for name in MARTS}
     with pytest.MonkeyPatch.context() as patch:
