@@ -242,17 +242,22 @@ class BigQueryWarehouse:
         return {(r["partition"], r["stream"]): Watermark(source, r["partition"], r["stream"],
                                                          r["value"], r["etag"]) for r in rows}
 
+    def _exists(self, table: str) -> bool:
+        from google.api_core.exceptions import NotFound
+
+        try:
+            self.client.get_table(f"{self.project}.{self.dataset}.{table}")
+        except NotFound:
+            return False
+        return True
+
     def read_rows(self, table: Table) -> list[dict[str, Any]]:
         """Every row of a small raw table the extractors keep state in, ordered by its key;
         none when the table was never created."""
-        from google.api_core.exceptions import NotFound
-
         cols = ", ".join(quoted(c) for c in table.columns)
         key = ", ".join(quoted(c) for c in table.primary_key)
         with self._lock, self.calling(f"read {table.name}"):
-            try:
-                self.client.get_table(f"{self.project}.{self.dataset}.{table.name}")
-            except NotFound:
+            if not self._exists(table.name):
                 return []
             rows = self.query(f"select {cols} from {self.ref(table.name)} order by {key}")
         return [{c: row.get(c) for c in table.columns} for row in rows]
@@ -262,19 +267,11 @@ class BigQueryWarehouse:
         """Per (repository, stream): rows whose time is at or after `since`, and rows at or
         after the stream's watermark minus its lookback, in one query (see the DuckDB
         warehouse's). Tables never created count nothing."""
-        from google.api_core.exceptions import NotFound
         from google.cloud.bigquery import ScalarQueryParameter
 
         with self._lock, self.calling("count the stored rows"):
-            present = set()
-            for table, _, _ in streams.values():
-                try:
-                    self.client.get_table(f"{self.project}.{self.dataset}.{table}")
-                    present.add(table)
-                except NotFound:
-                    pass
             wanted = [(i, stream, *spec) for i, (stream, spec) in enumerate(streams.items())
-                      if spec[0] in present]
+                      if self._exists(spec[0])]
             if not wanted:
                 return {}
             column_of = {i: quoted(column) for i, _, _, column, _ in wanted}
