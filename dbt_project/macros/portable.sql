@@ -130,3 +130,10 @@ select {% for name, type in columns -%}
 {% macro add_days(column, days) %}{{ return(adapter.dispatch('add_days', 'fourkeys')(column, days)) }}{% endmacro %}
 {% macro default__add_days(column, days) %}{{ dbt.dateadd('day', days, column) }}{% endmacro %}
 {% macro bigquery__add_days(column, days) %}timestamp_add({{ column }}, interval {{ days }} day){% endmacro %}
+
+{# `name as <this> (...)`: a CTE computed once before what reads it. DuckDB otherwise inlines a
+   CTE and may run the reader's work first (the parents' JSON explosion before the filter that
+   leaves nothing to explode: 1.7 s instead of 0.4). BigQuery has no such keyword. #}
+{% macro materialized_cte() %}{{ return(adapter.dispatch('materialized_cte', 'fourkeys')()) }}{% endmacro %}
+{% macro default__materialized_cte() %}materialized{% endmacro %}
+{% macro bigquery__materialized_cte() %}{% endmacro %}

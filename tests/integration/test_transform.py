@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,13 +27,39 @@ def built(small_org: GeneratedOrg, tmp_path: Path) -> Iterator[Served]:
         yield served
 
 
+# built incrementally below the marts: each must equal its full rebuild too
+INCREMENTAL_BUILD_MODELS = ("stg_github__commit_parents",)
+
+
 def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return {
-            name: sorted(con.execute(f'select * from main."{name}"').fetchall(), key=repr)
-            for name in MARTS
-        }
+        tables = [f'main."{name}"' for name in MARTS]
+        tables += [f'main_build."{name}"' for name in INCREMENTAL_BUILD_MODELS]
+        return {table.split(".")[1].strip('"'):
+                sorted(con.execute(f"select * from {table}").fetchall(), key=repr)
+                for table in tables}
+    finally:
+        con.close()
+
+
+def exploded_parents(path: Path) -> list[tuple[str, str, str]]:
+    """raw_github_commits' parents exploded in Python: the independent side of the check."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute("select repository, sha, parents from raw_github_commits").fetchall()
+    finally:
+        con.close()
+    return sorted({(repository.lower(), sha.lower(), parent.lower())
+                   for repository, sha, parents in rows for parent in json.loads(parents or "[]")})
+
+
+def built_parents(path: Path) -> list[tuple[str, str, str]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return sorted(con.execute(
+            "select repository, commit_sha, parent_sha from main_build.stg_github__commit_parents"
+        ).fetchall())
     finally:
         con.close()
 
@@ -137,8 +164,39 @@ def test_incremental_build_equals_a_full_rebuild(small_org: GeneratedOrg,
         assert full.returncode == 0, full.stderr
         after_full = marts_snapshot(served.warehouse_path)
     assert after_incremental["fct_deployments"] != partial["fct_deployments"]  # data did grow
-    for name in MARTS:
+    assert len(after_incremental["stg_github__commit_parents"]) > len(
+        partial["stg_github__commit_parents"])
+    for name in (*MARTS, *INCREMENTAL_BUILD_MODELS):
         assert after_incremental[name] == after_full[name], name
+
+
+def test_commit_parents_follow_the_raw_commits(built: Served) -> None:
+    """The incremental explosion of parents (only commits it has not seen) holds exactly the
+    raw commits' parents: new commits come in, commits gone from the raw table go."""
+    path = built.warehouse_path
+    assert built_parents(path) == exploded_parents(path) != []
+    con = duckdb.connect(str(path))
+    try:
+        gone = con.execute("select repository, sha from raw_github_commits "
+                           "where json_array_length(parents) = 2 order by sha limit 3").fetchall()
+        assert len(gone) == 3  # merge commits: two rows each leave
+        for repository, sha in gone:
+            con.execute("delete from raw_github_commits where repository = ? and sha = ?",
+                        [repository, sha])
+        # a commit seen before with its parents changed cannot happen (they are in its sha);
+        # a brand-new one with new parents must come in
+        con.execute("insert into raw_github_commits (repository, sha, branch, parents, message, "
+                    "authored_at, committed_at) select repository, 'f' || substr(sha, 2), branch, "
+                    "'[\"' || sha || '\"]', 'a new commit', committed_at + interval 1 minute, "
+                    "committed_at + interval 1 minute "
+                    "from raw_github_commits order by committed_at desc limit 1")
+    finally:
+        con.close()
+    result = run_cli("transform", "--config", str(built.config_path), "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    after = built_parents(path)
+    assert after == exploded_parents(path)
+    assert not {(r.lower(), s.lower()) for r, s in gone} & {(r, s) for r, s, _ in after}
 
 
 def test_transform_on_an_empty_warehouse_publishes_empty_marts(small_org: GeneratedOrg,
