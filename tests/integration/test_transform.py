@@ -34,11 +34,10 @@ INCREMENTAL_BUILD_MODELS = ("stg_github__commit_parents",)
 def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
     con = duckdb.connect(str(path), read_only=True)
     try:
-        tables = [f'main."{name}"' for name in MARTS]
-        tables += [f'main_build."{name}"' for name in INCREMENTAL_BUILD_MODELS]
-        return {table.split(".")[1].strip('"'):
-                sorted(con.execute(f"select * from {table}").fetchall(), key=repr)
-                for table in tables}
+        tables = [("main", name) for name in MARTS]
+        tables += [("main_build", name) for name in INCREMENTAL_BUILD_MODELS]
+        return {name: sorted(con.execute(f'select * from {schema}."{name}"').fetchall(), key=repr)
+                for schema, name in tables}
     finally:
         con.close()
 
