@@ -161,20 +161,30 @@ class DuckDBWarehouse:
         latest = list({(m.source, m.partition, m.stream): m for m in marks}.values())
         for start in range(0, len(latest), 500):
             chunk = latest[start:start + 500]
+            values = ", ".join(["(?, ?, ?, ?, ?, ?::timestamptz)"] * len(chunk))
+            params = [v for m in chunk
+                      for v in (m.source, m.partition, m.stream, m.value, m.etag, extracted_at)]
+            # delete, then insert, as in _merge
             self.con.execute(
-                "insert or replace into _watermarks values "
-                + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)),
-                [v for m in chunk
-                 for v in (m.source, m.partition, m.stream, m.value, m.etag, extracted_at)],
-            )
+                f"delete from _watermarks using (values {values}) as marks(source, partition, "
+                "stream, value, etag, updated_at) where _watermarks.source = marks.source and "
+                "_watermarks.partition = marks.partition and _watermarks.stream = marks.stream",
+                params)
+            self.con.execute(f"insert into _watermarks values {values}", params)
 
     def _merge(self, table: Table, path: str, extracted_at: datetime) -> None:
+        # DELETE the batch's keys, then INSERT: `insert or replace` checks each row against
+        # the primary-key index and took ~4x as long (bench/scale.py's refresh: 110 ms vs
+        # 30 ms for 200 re-read commits against 450,000 stored); the transaction around the
+        # batch makes the pair one change
         spec = ", ".join(f"'{c}': '{t}'" for c, t in table.columns.items())
         cols = ", ".join(f'"{c}"' for c in table.columns)
+        rows = f"read_json(?, format='newline_delimited', columns={{{spec}}})"
+        cond = " and ".join(f'"{table.name}"."{c}" = batch."{c}"' for c in table.primary_key)
+        self.con.execute(f'delete from "{table.name}" using {rows} as batch where {cond}', [path])
         self.con.execute(
-            f'insert or replace into "{table.name}" ({cols}, "_extracted_at") '
-            f"select {cols}, ?::timestamptz from read_json(?, format='newline_delimited', "
-            f"columns={{{spec}}})",
+            f'insert into "{table.name}" ({cols}, "_extracted_at") '
+            f"select {cols}, ?::timestamptz from {rows}",
             [extracted_at, path],
         )
 
