@@ -16,7 +16,6 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,8 +67,6 @@ class DuckDBWarehouse:
         except duckdb.Error as exc:
             raise FourKeysError(_unusable_message(path, str(exc).splitlines()[0])) from None
         self._lock = threading.Lock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[_Pending] = []
         self._tables: dict[str, Table] = {}
         if not read_only:
             self.con.execute(_WATERMARKS)
@@ -115,44 +112,8 @@ class DuckDBWarehouse:
 
     # --- loads -------------------------------------------------------------------------------
     def load(self, batch: LoadBatch) -> None:
-        """Write `batch` in one transaction, together with the batches other threads are
-        waiting to write (group commit): each table's rows then go in one DELETE and one
-        INSERT, and a DELETE costs a scan of its table whatever it deletes (~20 ms against
-        700,000 stored rows; a refresh of 1,000 repositories loads ~600 batches from 4
-        workers). Every batch of a group is in its transaction whole, so a killed run still
-        leaves each batch written or not; a failed write fails every batch of its group."""
-        mine = _Pending(batch)
-        with self._queue_lock:
-            self._queue.append(mine)
-        while not mine.done.is_set():
-            group: list[_Pending] = []
-            try:
-                with self._using():
-                    if mine.done.is_set():
-                        break
-                    with self._queue_lock:
-                        group = _compatible(self._queue, self._tables)
-                        for pending in group:
-                            self._queue.remove(pending)
-                    together = LoadBatch()
-                    for pending in group:
-                        together.extend(pending.batch)
-                    self._write(together)
-            except BaseException as exc:
-                for pending in group:
-                    pending.error = exc
-                if mine in group or not group:
-                    raise
-            finally:
-                for pending in group:
-                    pending.done.set()
-        if mine.error is not None:
-            raise mine.error
-
-    def _write(self, batch: LoadBatch) -> None:
-        """One transaction (the caller holds the connection)."""
         extracted_at = datetime.now(UTC)
-        with tempfile.TemporaryDirectory(prefix="fourkeys-load-") as tmp:
+        with self._using(), tempfile.TemporaryDirectory(prefix="fourkeys-load-") as tmp:
             files: dict[str, str] = {}
             for name, rows in batch.rows.items():
                 if not rows:
@@ -315,33 +276,3 @@ def _dedupe(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, 
     for row in rows:
         by_key[tuple(row.get(k) for k in key)] = row
     return list(by_key.values())
-
-
-@dataclass(eq=False)  # compared by identity: queue.remove, `in`
-class _Pending:
-    """A batch waiting for the connection, and what became of it."""
-
-    batch: LoadBatch
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
-
-
-def _compatible(queue: list[_Pending], tables: dict[str, Table]) -> list[_Pending]:
-    """The oldest waiting batch and every later one that can share its transaction: a batch
-    whose replaced parents (children deleted, then written again) have children in a batch
-    before it waits for the next group, so each batch's deletes still precede only its own and
-    later rows (workers extract different repositories; this never holds in practice)."""
-    group: list[_Pending] = []
-    children: dict[str, set[tuple[Any, ...]]] = {}
-    for pending in queue:
-        batch = pending.batch
-        if any(children.get(name, set()) & {tuple(p) for p in parents}
-               for name, parents in batch.replaced_parents.items()):
-            continue
-        group.append(pending)
-        for name, rows in batch.rows.items():
-            replace_by = tables[name].replace_by if name in tables else ()
-            if replace_by:
-                children.setdefault(name, set()).update(
-                    tuple(row.get(c) for c in replace_by) for row in rows)
-    return group
