@@ -18,6 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from extractors.github import queries
 from extractors.github.batch import pages_together
@@ -25,6 +26,7 @@ from extractors.github.client import GitHubClient
 from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
 from extractors.github.repository import (
+    LISTED_STREAMS,
     RATE_COLUMNS,
     RATE_WINDOW,
     RepoPlan,
@@ -170,11 +172,16 @@ def extract(
     known_files = _known_commit_files(warehouse, plans)
     # a refresh sizes first pages from what is stored (repository.first_page_size)
     stored: dict[tuple[str, str], StoredCounts] | None = None
+    stored_keys: dict[tuple[str, str], dict[str, Any]] | None = None
     if since is None and github_marks:
         counted = warehouse.stream_counts("github", {
             stream: (table, column, int(stream_lookback(stream, lookback).total_seconds()))
             for stream, (table, column) in RATE_COLUMNS.items()}, run_started_at - RATE_WINDOW)
         stored = {key: StoredCounts(*value) for key, value in counted.items()}
+        # and lists again by key first what it holds of the lookbacks (repository.LISTED_STREAMS)
+        stored_keys = warehouse.stored_keys("github", {
+            stream: (*spec, int(stream_lookback(stream, lookback).total_seconds()))
+            for stream, spec in LISTED_STREAMS.items()})
     history_route = HistoryRoute(summary.stats, forced=history_api or pinned_history_api())
 
     # by repository once: a scan of every mark per repository was a second of a 1,000-repository
@@ -194,6 +201,9 @@ def extract(
             stored=None if stored is None else {
                 stream: stored.get((plan.repository, stream), StoredCounts())
                 for stream in RATE_COLUMNS},
+            stored_keys=None if stored_keys is None else {
+                stream: stored_keys.get((plan.repository, stream), {})
+                for stream in LISTED_STREAMS},
         )
 
     def finish_repository(extractor: RepositoryExtractor) -> str:

@@ -16,7 +16,10 @@ nested connection per object at most:
   separate core budget: the extractor sends each repository's history where less was spent.
 Items that overflow a first page are followed with the small `*_MORE` queries only for the pull
 requests or deployments that need them. An incremental run's first pages are small (the page
-sizes are variables): a refresh reads what changed, not a full page of each stream.
+sizes are variables): a refresh reads what changed, not a full page of each stream. A refresh's
+pull requests and history are listed first by key and time alone (`pullKeys`, `historyKeys`:
+no nested connection, a few fields a row), and the full rows are read only as far down as the
+last key the warehouse does not hold as listed (extractors/github/repository.py).
 
 Monorepos (a repository with a path-filtered service) also read each pull request's changed
 files, behind `$withFiles`; other repositories send `withFiles: false`, which costs nothing
@@ -105,9 +108,15 @@ _REPOSITORY_VARIABLES = """
     $historyAfter: String,
     $historySince: GitTimestamp,
     $historyFirst: Int!,
+    $withHistoryKeys: Boolean!,
+    $historyKeysAfter: String,
+    $historyKeysFirst: Int!,
     $withPulls: Boolean!,
     $pullsAfter: String,
     $pullsFirst: Int!,
+    $withPullKeys: Boolean!,
+    $pullKeysAfter: String,
+    $pullKeysFirst: Int!,
     $withReleases: Boolean!,
     $releasesAfter: String,
     $releasesFirst: Int!,
@@ -132,6 +141,9 @@ _REPOSITORY_SELECTION = """{
         ... on Commit @include(if: $useDefaultBranch) {
           history(first: $historyFirst, after: $historyAfter, since: $historySince)
             @include(if: $withHistory) { %(page)s nodes { ...CommitFields } }
+          historyKeys: history(first: $historyKeysFirst, after: $historyKeysAfter,
+                               since: $historySince)
+            @include(if: $withHistoryKeys) { %(page)s nodes { oid committedDate } }
         }
       }
     }
@@ -141,6 +153,9 @@ _REPOSITORY_SELECTION = """{
         ... on Commit {
           history(first: $historyFirst, after: $historyAfter, since: $historySince)
             @include(if: $withHistory) { %(page)s nodes { ...CommitFields } }
+          historyKeys: history(first: $historyKeysFirst, after: $historyKeysAfter,
+                               since: $historySince)
+            @include(if: $withHistoryKeys) { %(page)s nodes { oid committedDate } }
         }
       }
     }
@@ -148,6 +163,9 @@ _REPOSITORY_SELECTION = """{
                  orderBy: {field: UPDATED_AT, direction: DESC}) @include(if: $withPulls) {
       %(page)s nodes { ...PullFields }
     }
+    pullKeys: pullRequests(first: $pullKeysFirst, after: $pullKeysAfter,
+                           orderBy: {field: UPDATED_AT, direction: DESC})
+      @include(if: $withPullKeys) { %(page)s nodes { number updatedAt } }
     releases(first: $releasesFirst, after: $releasesAfter,
              orderBy: {field: CREATED_AT, direction: DESC}) @include(if: $withReleases) {
       %(page)s

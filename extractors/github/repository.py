@@ -59,11 +59,26 @@ class StreamWalk:
     newest_seen: datetime | None = None
     previous: str | None = None
     resumed: bool = False
+    # a listed walk (see LISTED_STREAMS) first pages through keys and times alone; `pending`
+    # holds the listed keys the warehouse lacks as listed, by position in the listing (1 = the
+    # newest); the full rows are then read as far down as the last of them
+    listing: bool = False
+    listed: bool = False
+    stored_keys: dict[str, Any] = field(default_factory=dict)
+    keys_cursor: str | None = None
+    keys_page_size: int = 1
+    keys_seen: int = 0
+    pending: dict[str, int] = field(default_factory=dict)
 
 
 def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
     ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
     return (ref.get("target") or {}).get("history")
+
+
+def _history_keys(repo_node: dict[str, Any]) -> dict[str, Any] | None:
+    ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
+    return (ref.get("target") or {}).get("historyKeys")
 
 
 # Pull requests are read newest `updatedAt` first, and GitHub moves `updatedAt` on every change
@@ -88,6 +103,28 @@ RATE_COLUMNS = {  # stream → the raw table and the time its walk orders by
     "issues": (tables.ISSUES.name, "updated_at"),
 }
 RATE_MARGIN = 1.25
+
+# A refresh lists these streams by key and time first (queries: `pullKeys`, `historyKeys`), then
+# reads full rows only down to the last listed key that is new or changed: the rows inside the
+# lookback, the margin and the row that closes the walk cost a few fields each, not a pull
+# request's timeline. stream → (raw table, key column, time column, the column the listed row
+# must match: a pull request changes with `updatedAt`; a commit never changes, but it is stored
+# for one branch). Concurrent writes cannot drop a row: the full pages go on until every pending
+# key was read (a pull request updated meanwhile moves up, and is read with the others), and the
+# watermark is at most the newest time listed or read.
+LISTED_STREAMS = {
+    "pull_requests": (tables.PULL_REQUESTS.name, "number", "updated_at", "updated_at"),
+    "commits": (tables.COMMITS.name, "sha", "committed_at", "branch"),
+}
+_KEY_OF: dict[str, Callable[[dict[str, Any]], str]] = {
+    "pull_requests": lambda n: str(n["number"]),
+    "commits": lambda n: str(n["oid"]),
+}
+_KEYS_CONNECTION: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+    "pull_requests": lambda r: r.get("pullKeys"),
+    "commits": lambda r: _history_keys(r),
+}
+_KEYS_VAR = {"pull_requests": "PullKeys", "commits": "HistoryKeys"}
 
 
 def stream_lookback(stream: str, lookback: timedelta) -> timedelta:
@@ -142,9 +179,11 @@ class RepositoryExtractor:
         history_api: str = "graphql",
         history_mark: Watermark | None = None,
         stored: dict[str, StoredCounts] | None = None,
+        stored_keys: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """`stored`: what the warehouse holds of each stream (None: not known, first pages of
-        queries.INCREMENTAL_FIRST_PAGE)."""
+        queries.INCREMENTAL_FIRST_PAGE). `stored_keys`: for LISTED_STREAMS, key → stored value
+        of the rows at or after each walk's lower bound (None: no listing, full pages only)."""
         self.client = client
         self.plan = plan
         self.owner, self.name = plan.repository.split("/", 1)
@@ -173,9 +212,19 @@ class RepositoryExtractor:
                 first = first_page_size(
                     page_size, None if stored is None else stored.get(name, StoredCounts()),
                     run_started_at - mark if mark is not None else None)
-            return StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After", conn,
-                              time_of, lower, server, page_size, first,
-                              previous=watermarks.get(name), resumed=incremental)
+            stream_walk = StreamWalk(name, f"with{var}", f"{var[0].lower()}{var[1:]}After",
+                                     conn, time_of, lower, server, page_size, first,
+                                     previous=watermarks.get(name), resumed=incremental)
+            listed = (incremental and stored_keys is not None and name in LISTED_STREAMS
+                      and lower is not None and not (name == "commits" and plan.files))
+            if listed:
+                # a monorepo's commits carry their pull requests, which can change: full pages
+                stream_walk.active = False
+                stream_walk.listing = stream_walk.listed = True
+                stream_walk.stored_keys = (stored_keys or {}).get(name, {})
+                # keys are cheap: twice the sized first page (the history: GitHub filters it)
+                stream_walk.keys_page_size = page_size if server else min(page_size, 2 * first)
+            return stream_walk
 
         self.walks = [
             walk("commits", "History", _history, lambda n: n.get("committedDate"), True,
@@ -215,6 +264,9 @@ class RepositoryExtractor:
             for w in self.walks:
                 if w.name in ("commits", "pull_requests"):
                     w.lower_bound = None
+                    if w.listed:
+                        w.listing = w.listed = False
+                        w.active = True
 
     def what(self, stream: str = "") -> str:
         return f"{self.plan.repository} {stream}".strip()
@@ -237,7 +289,8 @@ class RepositoryExtractor:
             "issuesSince": iso(issues.lower_bound) if issues and issues.lower_bound else None,
             "withFiles": self.plan.files,
         }
-        for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues"):
+        for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues",
+                    *_KEYS_VAR.values()):
             out[f"with{var}"] = False
             out[f"{var[0].lower()}{var[1:]}After"] = None
             out[f"{var[0].lower()}{var[1:]}First"] = 1
@@ -245,6 +298,11 @@ class RepositoryExtractor:
             out[w.include_var] = w.active
             out[w.after_var] = w.cursor
             out[w.after_var.replace("After", "First")] = w.next_page_size
+            if w.listing:
+                var = _KEYS_VAR[w.name]
+                out[f"with{var}"] = True
+                out[f"{var[0].lower()}{var[1:]}After"] = w.keys_cursor
+                out[f"{var[0].lower()}{var[1:]}First"] = w.keys_page_size
         return out
 
     @property
@@ -257,7 +315,7 @@ class RepositoryExtractor:
     @property
     def has_pages(self) -> bool:
         """A snapshot page is still to read (some stream is open)."""
-        return any(w.active for w in self.walks)
+        return any(w.active or w.listing for w in self.walks)
 
     def run(self) -> dict[str, int]:
         """Read every page still to read (all of them, or none after shared pages)."""
@@ -286,11 +344,19 @@ class RepositoryExtractor:
                     "fix `branch` in [[services]] or remove it to use the default branch"
                 )
             self.first_page = False
+        listing = [w for w in self.walks if w.listing]
         for walk in [w for w in self.walks if w.active]:
             connection = walk.connection(repo_node) or {"nodes": [], "pageInfo": {}}
             nodes = connection.get("nodes") or []
             self._collect(walk.name, nodes, batch)
+            if walk.listed:
+                for node in nodes:
+                    walk.pending.pop(_KEY_OF[walk.name](node), None)
             self._advance(walk, nodes, connection.get("pageInfo") or {}, batch)
+        for walk in listing:
+            connection = _KEYS_CONNECTION[walk.name](repo_node) or {"nodes": [], "pageInfo": {}}
+            self._list(walk, connection.get("nodes") or [], connection.get("pageInfo") or {},
+                       batch)
         for table, table_rows in batch.rows.items():
             self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
         return batch
@@ -319,10 +385,57 @@ class RepositoryExtractor:
             not walk.server_filtered and walk.lower_bound is not None and times
             and min(times) < walk.lower_bound
         )
-        if page_info.get("hasNextPage") and not reached_bound:
+        if page_info.get("hasNextPage") and not reached_bound and not (
+                walk.listed and not walk.pending):
             walk.cursor = page_info.get("endCursor")
             walk.next_page_size = min(walk.page_size, walk.next_page_size * 2)
             return
+        self._close(walk, batch)
+
+    def _list(self, walk: StreamWalk, nodes: list[dict[str, Any]], page_info: dict[str, Any],
+              batch: LoadBatch) -> None:
+        """One page of a walk's key listing: note what the warehouse lacks as listed; when
+        the listing reaches the lower bound, close the walk (nothing pending) or read its full
+        rows down to the last pending key."""
+        key_of = _KEY_OF[walk.name]
+        reached_bound = False
+        for node in nodes:
+            listed_at = parse_ts(walk.time_of(node))
+            if listed_at is not None:
+                walk.newest_seen = max(walk.newest_seen or listed_at, listed_at)
+                if (not walk.server_filtered and walk.lower_bound is not None
+                        and listed_at < walk.lower_bound):
+                    reached_bound = True
+                    continue
+            walk.keys_seen += 1
+            key = key_of(node)
+            if self._changed(walk, key, listed_at):
+                walk.pending[key] = walk.keys_seen
+        if page_info.get("hasNextPage") and not reached_bound:
+            walk.keys_cursor = page_info.get("endCursor")
+            walk.keys_page_size = min(walk.page_size, walk.keys_page_size * 2)
+            return
+        walk.listing = False
+        if not walk.pending:
+            self._close(walk, batch)
+            return
+        walk.active = True
+        walk.cursor = None
+        walk.next_page_size = min(walk.page_size, max(walk.pending.values()))
+
+    def _changed(self, walk: StreamWalk, key: str, listed_at: datetime | None) -> bool:
+        """A listed row the warehouse does not hold as listed: a pull request stored with
+        another `updatedAt`, a commit not stored (or stored for another branch)."""
+        if key not in walk.stored_keys:
+            return True
+        stored = walk.stored_keys[key]
+        if walk.name == "commits":
+            return stored != self.branch_name
+        stored_at = parse_ts(stored) if isinstance(stored, str) else stored
+        return stored_at is None or listed_at is None or stored_at != listed_at
+
+    def _close(self, walk: StreamWalk, batch: LoadBatch) -> None:
+        """The walk is done: its watermark goes into this page's batch."""
         walk.active = False
         value = walk.previous
         if walk.newest_seen is not None:

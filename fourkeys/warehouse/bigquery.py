@@ -293,6 +293,37 @@ class BigQueryWarehouse:
         return {(r["repository"], r["stream"]): (int(r["recent"]), int(r["rereads"]))
                 for r in rows}
 
+    def stored_keys(self, source: str, streams: dict[str, tuple[str, str, str, str, int]],
+                    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Per (repository, stream): key → value of the stored rows at or after the stream's
+        watermark minus its lookback, in one query (see the DuckDB warehouse's); keys and values
+        as text (a time as BigQuery casts one: `2026-02-05 09:00:00+00`)."""
+        from google.cloud.bigquery import ScalarQueryParameter
+
+        with self._lock, self.calling("list the stored keys"):
+            wanted = [(i, stream, *spec) for i, (stream, spec) in enumerate(streams.items())
+                      if self._exists(spec[0])]
+            if not wanted:
+                return {}
+            sql = " union all ".join(
+                f"select @stream_{i} as stream, t.repository, "
+                f"cast(t.{quoted(key)} as string) as key, cast(t.{quoted(value)} as string) as value "
+                f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
+                f"on w.source = @source and w.`partition` = t.repository "
+                f"and w.stream = @stream_{i} "
+                f"where t.{quoted(time)} >= timestamp_sub(safe_cast(w.value as timestamp), "
+                f"interval @lookback_{i} second)"
+                for i, _, table, key, time, value, _ in wanted)
+            params = [ScalarQueryParameter("source", "STRING", source)]
+            for i, stream, _, _, _, _, lookback in wanted:
+                params += [ScalarQueryParameter(f"stream_{i}", "STRING", stream),
+                           ScalarQueryParameter(f"lookback_{i}", "INT64", lookback)]
+            rows = self.query(sql, params)
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            out.setdefault((r["repository"], r["stream"]), {})[r["key"]] = r["value"]
+        return out
+
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
         from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
 

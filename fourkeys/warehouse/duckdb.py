@@ -237,6 +237,34 @@ class DuckDBWarehouse:
         return {(repository, stream): (int(recent), int(rereads))
                 for stream, repository, recent, rereads in rows}
 
+    def stored_keys(self, source: str, streams: dict[str, tuple[str, str, str, str, int]],
+                    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Per (repository, stream): key → value of the stored rows at or after the stream's
+        watermark minus its lookback (what a refresh's walk lists again). `streams`: stream →
+        (raw table, key column, time column, value column, lookback in seconds); only
+        repositories with a `source` watermark for the stream. Keys and values are text (a
+        time as DuckDB writes one: ISO with an offset)."""
+        with self._using():
+            present = {r[0] for r in self.con.execute(
+                "select table_name from information_schema.tables").fetchall()}
+            wanted = [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
+            if not wanted:
+                return {}
+            sql = " union all ".join(
+                f'select ? as stream, t.repository, cast(t."{key}" as varchar), '
+                f'cast(t."{value}" as varchar) '
+                f'from "{table}" t inner join _watermarks w on w.source = ? '
+                f"and w.partition = t.repository and w.stream = ? "
+                f'where t."{time}" >= try_cast(w.value as timestamptz) - to_seconds(?)'
+                for _, table, key, time, value, _ in wanted)
+            params = [v for stream, _, _, _, _, lookback in wanted
+                      for v in (stream, source, stream, lookback)]
+            rows = self.con.execute(sql, params).fetchall()
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for stream, repository, key, value in rows:
+            out.setdefault((repository, stream), {})[key] = value
+        return out
+
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
         with self._using():
             self.con.executemany(

@@ -666,3 +666,21 @@ def _check_app_pages(warehouse: BigQueryWarehouse, bq_env: dict[str, str],
     assert len(at.error) == 1  # BigQuery's words differ per job (its id): compare the frame
     assert at.error[0].value.startswith(f"The published marts cannot be read: {said[0]}")
     assert at.error[0].value.endswith(said[1])
+
+
+def test_stored_keys_list_the_rows_past_each_lower_bound(bigquery: BigQueryWarehouse) -> None:
+    """What a refresh's key listing is checked against (tests/unit/test_first_pages.py: DuckDB)."""
+    bigquery.ensure_tables([PULL_REQUESTS])  # no commits table: it lists nothing
+    batch = LoadBatch(watermarks=[
+        Watermark("github", "acme/checkout", "pull_requests", "2026-02-05T10:00:00Z")])
+    batch.add(PULL_REQUESTS.name, [
+        pr_row(2, "at the lower bound", updated_at="2026-02-05T09:00:00Z"),
+        pr_row(3, "before", updated_at="2026-02-05T08:59:59Z"),
+        # no watermark for acme/web: nothing is listed again there
+        {**pr_row(1, "other"), "repository": "acme/web", "updated_at": "2026-02-06T00:00:00Z"},
+    ])
+    bigquery.load(batch)
+    streams = {"pull_requests": (PULL_REQUESTS.name, "number", "updated_at", "updated_at", 3600),
+               "commits": (COMMITS.name, "sha", "committed_at", "branch", 86400)}
+    assert bigquery.stored_keys("github", streams) == {
+        ("acme/checkout", "pull_requests"): {"2": "2026-02-05 09:00:00+00"}}

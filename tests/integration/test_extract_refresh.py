@@ -11,6 +11,7 @@ pages a busy repository needs beyond them, never one query per repository.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from extractors.github import queries
 from fakes.scale import advance, generate_at_scale
 from fakes.scenario import load_scenario
 from fakes.server import create_app, serve_in_thread
-from tests.conftest import run_cli, table_snapshot
+from tests.conftest import query_rows, run_cli, table_snapshot
 
 REPOS = 24
 PINNED = {"FOURKEYS_HISTORY_API": "graphql"}  # request counts compared: see test_extract_faults
@@ -52,6 +53,8 @@ def test_a_refresh_equals_a_backfill_and_shares_first_pages(tmp_path: Path) -> N
     refreshed.mkdir()
     fresh.mkdir()
     backfill_stats, port = _serve_and_extract(before, config_text(refreshed), refreshed)
+    stored_before = {t: len(rows)
+                     for t, rows in table_snapshot(refreshed / "fourkeys.duckdb").items()}
     # the refresh: same warehouse, the advanced organisation on the same address
     refresh_stats, _ = _serve_and_extract(org.scenario, config_text(refreshed), refreshed,
                                           port=port)
@@ -68,6 +71,16 @@ def test_a_refresh_equals_a_backfill_and_shares_first_pages(tmp_path: Path) -> N
     stale = sum(a[flag] != b[flag] for a, b in zip(got_releases, want_releases, strict=True))
     assert stale <= len(org.scenario["heroku_apps"])
     assert got == want
+
+    # pull requests and history are listed by key first: the refresh read full rows of the new
+    # ones only (advance only appends), not the rows of its lookbacks again
+    (counts,) = query_rows(refreshed / "fourkeys.duckdb",
+                           "select counts from _runs where command = 'extract' "
+                           "order by started_at desc limit 1")[0]
+    loaded = json.loads(counts)
+    for table in ("raw_github_pull_requests", "raw_github_commits"):
+        assert loaded[table] == len(got[table]) - stored_before[table] > 0, (table, loaded)
+    assert loaded["raw_github_pull_requests"] == added["prs"]
 
     batches = math.ceil(REPOS / queries.SNAPSHOT_BATCH)
     # every repository's first page rode in a shared query; beyond those, only follow-up pages

@@ -16,6 +16,7 @@ from extractors.github.repository import (
     first_page_size,
     stream_lookback,
 )
+from extractors.github.times import parse_ts
 from fourkeys.warehouse.base import LoadBatch, Watermark
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
 
@@ -88,5 +89,42 @@ def test_stream_counts_count_the_rate_window_and_the_rows_past_each_lower_bound(
         assert warehouse.stream_counts("github", STREAMS, since) == {
             ("acme/a", "pull_requests"): (2, 1), ("acme/b", "pull_requests"): (1, 0),
             ("acme/a", "deployments"): (2, 1), ("acme/b", "deployments"): (1, 0)}
+    finally:
+        warehouse.close()
+
+
+def test_stored_keys_list_the_rows_past_each_lower_bound(tmp_path: Path) -> None:
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
+    try:
+        warehouse.ensure_tables([tables.PULL_REQUESTS, tables.COMMITS])
+        mark = NOW - timedelta(days=1)
+        batch = LoadBatch(watermarks=[
+            Watermark("github", "acme/a", "pull_requests", mark.isoformat()),
+            Watermark("github", "acme/a", "commits", mark.isoformat()),
+        ])
+        batch.add(tables.PULL_REQUESTS.name, [
+            {"repository": "acme/a", "number": 1, "updated_at": mark - timedelta(hours=1)},
+            {"repository": "acme/a", "number": 2, "updated_at": mark - timedelta(minutes=61)},
+            # no watermark for acme/b: nothing is listed again there
+            {"repository": "acme/b", "number": 1, "updated_at": NOW},
+        ])
+        batch.add(tables.COMMITS.name, [
+            {"repository": "acme/a", "sha": "c1", "branch": "main",
+             "committed_at": mark - timedelta(days=2)},
+            {"repository": "acme/a", "sha": "c0", "branch": "main",
+             "committed_at": mark - timedelta(days=4)},
+        ])
+        warehouse.load(batch)
+        streams = {"pull_requests": (tables.PULL_REQUESTS.name, "number", "updated_at",
+                                     "updated_at", 3600),
+                   "commits": (tables.COMMITS.name, "sha", "committed_at", "branch",
+                               3 * 86400),
+                   "issues": (tables.ISSUES.name, "number", "updated_at", "updated_at", 0)}
+        listed = warehouse.stored_keys("github", streams)
+        assert listed.keys() == {("acme/a", "pull_requests"), ("acme/a", "commits")}
+        # values are text: a time with its offset (the session's zone), the branch as stored
+        assert {k: parse_ts(v) for k, v in listed["acme/a", "pull_requests"].items()} == {
+            "1": mark - timedelta(hours=1)}
+        assert listed["acme/a", "commits"] == {"c1": "main"}
     finally:
         warehouse.close()
