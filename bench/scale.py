@@ -168,7 +168,7 @@ def data_end(months: int, increment: float) -> datetime:
     """Where the generated organisation's data ends: the increment's span before the hour
     before now (UTC), so the increment ends about an hour before the refresh starts. The
     extractor's clock and the data then agree, as in production, where a refresh sizes its
-    first pages from each repository's rate by its own clock (extractors/github/repository.py:
+    first pages from each repository's rate by its own clock (extractors/github/walks.py:
     first_page_size). `--refresh-only` keeps the end its whole run had: run it the same day."""
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     return (hour - timedelta(hours=1, days=months * 30.44 * increment)).replace(microsecond=0)

@@ -25,12 +25,11 @@ from extractors.github.batch import pages_together
 from extractors.github.client import GitHubClient
 from extractors.github.history import HistoryRoute
 from extractors.github.organizations import discover_organizations
-from extractors.github.repository import (
+from extractors.github.repository import RepoPlan, RepositoryExtractor
+from extractors.github.walks import (
     LISTED_STREAMS,
     RATE_COLUMNS,
     RATE_WINDOW,
-    RepoPlan,
-    RepositoryExtractor,
     StoredCounts,
     stream_lookback,
 )
@@ -170,7 +169,7 @@ def extract(
     github_marks = warehouse.watermarks("github")
     heroku_marks = warehouse.watermarks("heroku")
     known_files = _known_commit_files(warehouse, plans)
-    # a refresh sizes first pages from what is stored (repository.first_page_size)
+    # a refresh sizes first pages from what is stored (walks.first_page_size)
     stored: dict[tuple[str, str], StoredCounts] | None = None
     stored_keys: dict[tuple[str, str], dict[str, Any]] | None = None
     if since is None and github_marks:
@@ -178,7 +177,7 @@ def extract(
             stream: (table, column, int(stream_lookback(stream, lookback).total_seconds()))
             for stream, (table, column) in RATE_COLUMNS.items()}, run_started_at - RATE_WINDOW)
         stored = {key: StoredCounts(*value) for key, value in counted.items()}
-        # and lists again by key first what it holds of the lookbacks (repository.LISTED_STREAMS)
+        # and lists again by key first what it holds of the lookbacks (walks.LISTED_STREAMS)
         stored_keys = warehouse.stored_keys("github", {
             stream: (*spec, int(stream_lookback(stream, lookback).total_seconds()))
             for stream, spec in LISTED_STREAMS.items()})

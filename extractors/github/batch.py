@@ -1,7 +1,7 @@
 """A refresh's pages of many repositories in one GraphQL query.
 
 GitHub charges a query at least one point however little it asks, and a refresh asks little of
-each repository: first pages sized to what is new (repository.first_page_size) cost well under a
+each repository: first pages sized to what is new (walks.first_page_size) cost well under a
 point. So the incremental repositories' pages go out `queries.SNAPSHOT_BATCH` at a time, each
 repository an aliased copy of the snapshot selection with its own variables
 (queries.snapshot_query), round after round: the first pages of all, then the next pages (twice

@@ -19,7 +19,7 @@ requests or deployments that need them. An incremental run's first pages are sma
 sizes are variables): a refresh reads what changed, not a full page of each stream. A refresh's
 pull requests and history are listed first by key and time alone (`pullKeys`, `historyKeys`:
 no nested connection, a few fields a row), and the full rows are read only as far down as the
-last key the warehouse does not hold as listed (extractors/github/repository.py).
+last key the warehouse does not hold as listed (extractors/github/walks.py: LISTED_STREAMS).
 
 Monorepos (a repository with a path-filtered service) also read each pull request's changed
 files, behind `$withFiles`; other repositories send `withFiles: false`, which costs nothing
@@ -40,7 +40,7 @@ TAGS_PAGE = 100
 DEPLOYMENTS_PAGE = 40
 DEPLOYMENT_STATUSES_PAGE = 10
 ISSUES_PAGE = 100
-# an incremental walk's first page when the warehouse cannot size it (repository.first_page_size
+# an incremental walk's first page when the warehouse cannot size it (walks.first_page_size
 # sizes it from the stored rows: a refresh finds a few new items per repository)
 INCREMENTAL_FIRST_PAGE = 10
 # the timeline item kinds a pull request row is built from (rows.pull_rows)

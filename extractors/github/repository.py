@@ -9,7 +9,6 @@ the same batch as its last page, so a killed run re-reads at most the unfinished
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,18 @@ from extractors.github import files, queries, rows
 from extractors.github.client import GitHubClient
 from extractors.github.history import extract_history
 from extractors.github.times import iso, parse_ts
+from extractors.github.walks import (
+    KEY_OF,
+    KEYS_CONNECTION,
+    KEYS_VAR,
+    LISTED_STREAMS,
+    StoredCounts,
+    StreamWalk,
+    first_page_size,
+    history_connection,
+    list_page,
+    stream_lookback,
+)
 from fourkeys.errors import FourKeysError
 from fourkeys.warehouse.base import LoadBatch, Watermark
 
@@ -38,125 +49,6 @@ class RepoPlan:
     workflows: list[str] = field(default_factory=list)
     # monorepos: read the changed files of pull requests and direct commits
     files: bool = False
-
-
-@dataclass
-class StreamWalk:
-    name: str
-    include_var: str
-    after_var: str
-    connection: Callable[[dict[str, Any]], dict[str, Any] | None]
-    time_of: Callable[[dict[str, Any]], str | None]
-    lower_bound: datetime | None  # nodes older than this are already in the warehouse
-    server_filtered: bool  # GitHub applies the lower bound itself (`since`)
-    page_size: int  # the full page
-    # an incremental walk (a watermark exists) starts with a small page and doubles it page by
-    # page up to the full one: a refresh usually finds a few new items, and full pages would
-    # re-read (and pay for) up to a page of old ones per stream and repository
-    next_page_size: int
-    active: bool = True
-    cursor: str | None = None
-    newest_seen: datetime | None = None
-    previous: str | None = None
-    resumed: bool = False
-    # a listed walk (see LISTED_STREAMS) first pages through keys and times alone; `pending`
-    # holds the listed keys the warehouse lacks as listed, by position in the listing (1 = the
-    # newest); the full rows are then read as far down as the last of them
-    listing: bool = False
-    listed: bool = False
-    stored_keys: dict[str, Any] = field(default_factory=dict)
-    keys_cursor: str | None = None
-    keys_page_size: int = 1
-    keys_seen: int = 0
-    pending: dict[str, int] = field(default_factory=dict)
-
-
-def _history(repo_node: dict[str, Any]) -> dict[str, Any] | None:
-    ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
-    return (ref.get("target") or {}).get("history")
-
-
-def _history_keys(repo_node: dict[str, Any]) -> dict[str, Any] | None:
-    ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
-    return (ref.get("target") or {}).get("historyKeys")
-
-
-# Pull requests are read newest `updatedAt` first, and GitHub moves `updatedAt` on every change
-# to one (commits, reviews, comments, labels, merge): only a write that becomes visible late can
-# hide below the watermark, so their lookback is an hour, not `lookback_days`. The days stay for
-# what git or a later event dates: commits and tags (a commit keeps its date when it is pushed
-# later), deployments and releases (read by creation; a status or publication arrives later).
-PULLS_LOOKBACK = timedelta(hours=1)
-
-# A refresh sizes each stream's first page from what the warehouse knows of the repository:
-# the rows the walk will read again (stored, at or after its lower bound: the lookback) plus the
-# new ones its recent rate predicts (rows of the last RATE_WINDOW by the clock, spread over the
-# time since the watermark), with a margin; the pages after it double as before. A fixed first
-# page read ~10 pull requests (with their timelines) per repository for ~2 new ones.
-RATE_WINDOW = timedelta(days=28)
-RATE_COLUMNS = {  # stream → the raw table and the time its walk orders by
-    "commits": (tables.COMMITS.name, "committed_at"),
-    "pull_requests": (tables.PULL_REQUESTS.name, "updated_at"),
-    "releases": (tables.RELEASES.name, "created_at"),
-    "tags": (tables.TAGS.name, "committed_at"),
-    "deployments": (tables.DEPLOYMENTS.name, "created_at"),
-    "issues": (tables.ISSUES.name, "updated_at"),
-}
-RATE_MARGIN = 1.25
-
-# A refresh lists these streams by key and time first (queries: `pullKeys`, `historyKeys`), then
-# reads full rows only down to the last listed key that is new or changed: the rows inside the
-# lookback, the margin and the row that closes the walk cost a few fields each, not a pull
-# request's timeline. stream → (raw table, key column, time column, the column the listed row
-# must match: a pull request changes with `updatedAt`; a commit never changes, but it is stored
-# for one branch). Concurrent writes cannot drop a row: the full pages go on until every pending
-# key was read (a pull request updated meanwhile moves up, and is read with the others), and the
-# watermark is at most the newest time listed or read.
-LISTED_STREAMS = {
-    "pull_requests": (tables.PULL_REQUESTS.name, "number", "updated_at", "updated_at"),
-    "commits": (tables.COMMITS.name, "sha", "committed_at", "branch"),
-}
-_KEY_OF: dict[str, Callable[[dict[str, Any]], str]] = {
-    "pull_requests": lambda n: str(n["number"]),
-    "commits": lambda n: str(n["oid"]),
-}
-_KEYS_CONNECTION: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
-    "pull_requests": lambda r: r.get("pullKeys"),
-    "commits": lambda r: _history_keys(r),
-}
-_KEYS_VAR = {"pull_requests": "PullKeys", "commits": "HistoryKeys"}
-
-
-def stream_lookback(stream: str, lookback: timedelta) -> timedelta:
-    """How far below its watermark a stream's walk reads again (see PULLS_LOOKBACK; issues
-    are read by `since` on `updatedAt`, which GitHub moves on every change)."""
-    if stream == "pull_requests":
-        return min(lookback, PULLS_LOOKBACK)
-    if stream == "issues":
-        return timedelta(0)
-    return lookback
-
-
-@dataclass(frozen=True)
-class StoredCounts:
-    """One stream of one repository in the warehouse: rows of the last RATE_WINDOW (by the
-    clock) and rows at or after the walk's lower bound (its watermark minus its lookback)."""
-
-    recent: int = 0
-    rereads: int = 0
-
-
-def first_page_size(page_size: int, counts: StoredCounts | None,
-                    since_mark: timedelta | None) -> int:
-    """An incremental walk's first page: the rows it reads again plus the new ones expected
-    over `since_mark` (the time since its watermark) at the recent rate, with a margin, and
-    one more (a walk ordered newest first closes on a row older than its bound);
-    queries.INCREMENTAL_FIRST_PAGE when either is unknown. Never more than the full page,
-    never less than 1."""
-    if counts is None or since_mark is None:
-        return min(page_size, queries.INCREMENTAL_FIRST_PAGE)
-    expected = counts.rereads + counts.recent * max(since_mark, timedelta(0)) / RATE_WINDOW
-    return max(1, min(page_size, math.ceil(expected * RATE_MARGIN) + 1))
 
 
 # the watermark stream that records a finished files backfill (value "complete": the same in
@@ -227,7 +119,7 @@ class RepositoryExtractor:
             return stream_walk
 
         self.walks = [
-            walk("commits", "History", _history, lambda n: n.get("committedDate"), True,
+            walk("commits", "History", history_connection, lambda n: n.get("committedDate"), True,
                  queries.HISTORY_PAGE),
             walk("pull_requests", "Pulls", lambda r: r.get("pullRequests"),
                  lambda n: n.get("updatedAt"), False, queries.PULLS_PAGE),
@@ -290,7 +182,7 @@ class RepositoryExtractor:
             "withFiles": self.plan.files,
         }
         for var in ("Pulls", "History", "Releases", "Tags", "Deployments", "Issues",
-                    *_KEYS_VAR.values()):
+                    *KEYS_VAR.values()):
             out[f"with{var}"] = False
             out[f"{var[0].lower()}{var[1:]}After"] = None
             out[f"{var[0].lower()}{var[1:]}First"] = 1
@@ -299,7 +191,7 @@ class RepositoryExtractor:
             out[w.after_var] = w.cursor
             out[w.after_var.replace("After", "First")] = w.next_page_size
             if w.listing:
-                var = _KEYS_VAR[w.name]
+                var = KEYS_VAR[w.name]
                 out[f"with{var}"] = True
                 out[f"{var[0].lower()}{var[1:]}After"] = w.keys_cursor
                 out[f"{var[0].lower()}{var[1:]}First"] = w.keys_page_size
@@ -351,12 +243,13 @@ class RepositoryExtractor:
             self._collect(walk.name, nodes, batch)
             if walk.listed:
                 for node in nodes:
-                    walk.pending.pop(_KEY_OF[walk.name](node), None)
+                    walk.pending.pop(KEY_OF[walk.name](node), None)
             self._advance(walk, nodes, connection.get("pageInfo") or {}, batch)
         for walk in listing:
-            connection = _KEYS_CONNECTION[walk.name](repo_node) or {"nodes": [], "pageInfo": {}}
-            self._list(walk, connection.get("nodes") or [], connection.get("pageInfo") or {},
-                       batch)
+            connection = KEYS_CONNECTION[walk.name](repo_node) or {"nodes": [], "pageInfo": {}}
+            if list_page(walk, connection.get("nodes") or [], connection.get("pageInfo") or {},
+                         self.branch_name):
+                self._close(walk, batch)
         for table, table_rows in batch.rows.items():
             self.rows_by_table[table] = self.rows_by_table.get(table, 0) + len(table_rows)
         return batch
@@ -391,48 +284,6 @@ class RepositoryExtractor:
             walk.next_page_size = min(walk.page_size, walk.next_page_size * 2)
             return
         self._close(walk, batch)
-
-    def _list(self, walk: StreamWalk, nodes: list[dict[str, Any]], page_info: dict[str, Any],
-              batch: LoadBatch) -> None:
-        """One page of a walk's key listing: note what the warehouse lacks as listed; when
-        the listing reaches the lower bound, close the walk (nothing pending) or read its full
-        rows down to the last pending key."""
-        key_of = _KEY_OF[walk.name]
-        reached_bound = False
-        for node in nodes:
-            listed_at = parse_ts(walk.time_of(node))
-            if listed_at is not None:
-                walk.newest_seen = max(walk.newest_seen or listed_at, listed_at)
-                if (not walk.server_filtered and walk.lower_bound is not None
-                        and listed_at < walk.lower_bound):
-                    reached_bound = True
-                    continue
-            walk.keys_seen += 1
-            key = key_of(node)
-            if self._changed(walk, key, listed_at):
-                walk.pending[key] = walk.keys_seen
-        if page_info.get("hasNextPage") and not reached_bound:
-            walk.keys_cursor = page_info.get("endCursor")
-            walk.keys_page_size = min(walk.page_size, walk.keys_page_size * 2)
-            return
-        walk.listing = False
-        if not walk.pending:
-            self._close(walk, batch)
-            return
-        walk.active = True
-        walk.cursor = None
-        walk.next_page_size = min(walk.page_size, max(walk.pending.values()))
-
-    def _changed(self, walk: StreamWalk, key: str, listed_at: datetime | None) -> bool:
-        """A listed row the warehouse does not hold as listed: a pull request stored with
-        another `updatedAt`, a commit not stored (or stored for another branch)."""
-        if key not in walk.stored_keys:
-            return True
-        stored = walk.stored_keys[key]
-        if walk.name == "commits":
-            return stored != self.branch_name
-        stored_at = parse_ts(stored) if isinstance(stored, str) else stored
-        return stored_at is None or listed_at is None or stored_at != listed_at
 
     def _close(self, walk: StreamWalk, batch: LoadBatch) -> None:
         """The walk is done: its watermark goes into this page's batch."""

@@ -307,7 +307,8 @@ class BigQueryWarehouse:
                 return {}
             sql = " union all ".join(
                 f"select @stream_{i} as stream, t.repository, "
-                f"cast(t.{quoted(key)} as string) as key, cast(t.{quoted(value)} as string) as value "
+                f"cast(t.{quoted(key)} as string) as key, "
+                f"cast(t.{quoted(value)} as string) as value "
                 f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
                 f"on w.source = @source and w.`partition` = t.repository "
                 f"and w.stream = @stream_{i} "

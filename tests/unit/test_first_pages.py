@@ -1,5 +1,5 @@
 """A refresh sizes each stream's first page from what the warehouse holds
-(extractors/github/repository.py: first_page_size) and the warehouse counts it
+(extractors/github/walks.py: first_page_size) and the warehouse counts it
 (`stream_counts`, here on DuckDB; tests/integration/test_bigquery_warehouse.py runs the same
 counts on the BigQuery emulator)."""
 
@@ -10,13 +10,13 @@ from pathlib import Path
 
 from extractors import tables
 from extractors.github import queries
-from extractors.github.repository import (
+from extractors.github.times import parse_ts
+from extractors.github.walks import (
     RATE_WINDOW,
     StoredCounts,
     first_page_size,
     stream_lookback,
 )
-from extractors.github.times import parse_ts
 from fourkeys.warehouse.base import LoadBatch, Watermark
 from fourkeys.warehouse.duckdb import DuckDBWarehouse
 

@@ -1,4 +1,4 @@
-"""A refresh lists pull requests and the history by key first (extractors/github/repository.py:
+"""A refresh lists pull requests and the history by key first (extractors/github/walks.py:
 LISTED_STREAMS) and reads full rows only down to the last key the warehouse does not hold as
 listed. The pages here are GitHub's response shapes for one repository, fed to the extractor's
 page handling; tests/integration/test_extract_refresh.py runs the same against the fake API."""
