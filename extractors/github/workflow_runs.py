@@ -2,8 +2,9 @@
 workflow at one request that GitHub does not charge (304 Not Modified).
 
 The stored ETag is always the one of the URL the *next* incremental run will ask (its `created`
-filter follows from the new watermark), so a repeated run, a resumed run and a `--since` run all
-leave the same watermark row: re-running changes nothing, not even the ETag."""
+filter follows from the new watermark: the Monday of the week of its lower bound), so a
+repeated run, a resumed run and a `--since` run all leave the same watermark row: re-running
+changes nothing, not even the ETag."""
 
 from __future__ import annotations
 
@@ -102,8 +103,13 @@ def _params(branch: str | None, lower: datetime | None) -> dict[str, Any]:
     if branch:
         params["branch"] = branch
     if lower is not None:
-        # a date, not a time: the URL (and so its ETag) only changes when the watermark's day does
-        params["created"] = f">={lower.date().isoformat()}"
+        # the Monday of the bound's week, not a time: the URL (and so its ETag) changes once a
+        # week, not with every new run. A workflow with a new run each day then costs one charged
+        # request a day (its changed page), not two (that page, then the next URL's first page
+        # for its ETag); the page holds up to a week more runs, read again at no extra request
+        # while they fit in one page of 100.
+        monday = lower.date() - timedelta(days=lower.weekday())
+        params["created"] = f">={monday.isoformat()}"
     return params
 
 
