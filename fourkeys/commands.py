@@ -183,20 +183,19 @@ def dashboard_env(config: Config) -> dict[str, str]:
 
 
 def dashboard_command(config_path: str | None, port: int) -> int:
-    """Run the Streamlit app on the published marts (blocks until stopped)."""
-    import subprocess
-
+    """Run the Streamlit app on the published marts (blocks until stopped). This process
+    becomes Streamlit's (exec): a supervisor's SIGTERM or Ctrl-C reaches the server itself, and
+    no orphaned server is left behind when `fourkeys dashboard` is stopped."""
     config = load_config(config_path)
     app = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
     env = {**{k: v for k, v in os.environ.items() if k not in DASHBOARD_SOURCE_ENV},
            **dashboard_env(config)}
     log.info("dashboard on http://127.0.0.1:%d (Ctrl-C to stop)", port)
-    try:
-        return subprocess.call(
-            [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"], env=env)
-    except KeyboardInterrupt:
-        return 0
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os.execve(sys.executable,
+              [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"], env)
 
 
 def docs_command(config_path: str | None, port: int) -> int:

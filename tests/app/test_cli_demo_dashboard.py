@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pytest
 
 from fourkeys.commands import github_web_url
 from tests.app.live_app import (
@@ -80,4 +81,7 @@ def test_demo_publishes_then_dashboard_serves_it(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+    # stopping `fourkeys dashboard` stops the server: no orphaned Streamlit keeps the port
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=5)
     assert "Traceback" not in log_path.read_text()
