@@ -212,6 +212,12 @@ class DuckDBWarehouse:
             cursor = self.con.execute(f'select {cols} from "{table.name}" order by {key}')
             return [dict(zip(table.columns, row, strict=True)) for row in cursor.fetchall()]
 
+    def _present_streams(self, streams: dict[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """(stream, *spec) of the streams whose raw table (spec[0]) exists (lock held)."""
+        present = {r[0] for r in self.con.execute(
+            "select table_name from information_schema.tables").fetchall()}
+        return [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
+
     def stream_counts(self, source: str, streams: dict[str, tuple[str, str, int]],
                       since: datetime) -> dict[tuple[str, str], tuple[int, int]]:
         """Per (repository, stream): rows whose time is at or after `since`, and rows at or
@@ -219,9 +225,7 @@ class DuckDBWarehouse:
         column, lookback in seconds); the watermarks are `source`'s, by repository. Tables
         never created count nothing."""
         with self._using():
-            present = {r[0] for r in self.con.execute(
-                "select table_name from information_schema.tables").fetchall()}
-            wanted = [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
+            wanted = self._present_streams(streams)
             if not wanted:
                 return {}
             sql = " union all ".join(
@@ -245,9 +249,7 @@ class DuckDBWarehouse:
         repositories with a `source` watermark for the stream. Keys and values are text (a
         time as DuckDB writes one: ISO with an offset)."""
         with self._using():
-            present = {r[0] for r in self.con.execute(
-                "select table_name from information_schema.tables").fetchall()}
-            wanted = [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
+            wanted = self._present_streams(streams)
             if not wanted:
                 return {}
             sql = " union all ".join(
