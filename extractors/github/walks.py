@@ -45,14 +45,18 @@ class StreamWalk:
     pending: dict[str, int] = field(default_factory=dict)
 
 
-def history_connection(repo_node: dict[str, Any]) -> dict[str, Any] | None:
+def _branch_target(repo_node: dict[str, Any]) -> dict[str, Any]:
+    """The head commit of the branch the snapshot read (a configured one, else the default)."""
     ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
-    return (ref.get("target") or {}).get("history")
+    return ref.get("target") or {}
+
+
+def history_connection(repo_node: dict[str, Any]) -> dict[str, Any] | None:
+    return _branch_target(repo_node).get("history")
 
 
 def history_keys_connection(repo_node: dict[str, Any]) -> dict[str, Any] | None:
-    ref = repo_node.get("branchRef") or repo_node.get("defaultBranchRef") or {}
-    return (ref.get("target") or {}).get("historyKeys")
+    return _branch_target(repo_node).get("historyKeys")
 
 
 # Pull requests are read newest `updatedAt` first, and GitHub moves `updatedAt` on every change
