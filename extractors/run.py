@@ -36,6 +36,7 @@ from extractors.github.walks import (
 from extractors.github.workflow_runs import extract_workflow_runs
 from extractors.heroku import extract_releases
 from extractors.http import ApiClient, RequestStats
+from extractors.loads import Coalescer, max_rows_from_env
 from extractors.retry import DEFAULT_POLICY, RetryPolicy
 from extractors.services import with_discovered_services
 from extractors.tables import ALL_TABLES, COMMIT_FILES, ORG_REPOSITORIES
@@ -135,6 +136,7 @@ def extract(
     """`history_api` ("rest" | "graphql") pins where branch histories are read; by default
     each repository's goes to the budget this run has spent less of (history.HistoryRoute)."""
     started = time.monotonic()
+    max_rows = max_rows_from_env()  # a bad value stops the run before anything is written
     run_started_at = datetime.now(UTC).replace(microsecond=0)
     summary = ExtractSummary(config=config)
     heroku_apps = sorted({s.heroku_app for s in config.services
@@ -149,15 +151,20 @@ def extract(
         token=github_token, policy=policy, stats=summary.stats, max_rate_limit_wait=max_wait,
     )
 
-    def load(batch: LoadBatch) -> None:
+    def write(batch: LoadBatch) -> None:
         warehouse.load(batch)
         for table, rows in batch.rows.items():
             summary.rows[table] += len(rows)
+
+    # the units' batches are written together (extractors/loads.py)
+    coalesced = Coalescer(write, max_rows=max_rows)
+    load = coalesced.load
 
     if config.organizations:  # first: the discovered repositories are units of this run
         warehouse.ensure_tables([ORG_REPOSITORIES])
         try:
             discover_organizations(client, config.organizations, load)
+            coalesced.flush()  # read back at once
         except BaseException:
             client.close()
             raise
@@ -281,6 +288,15 @@ def extract(
                         summary.units += 1
                         if on_unit_done:
                             on_unit_done(name)
+        coalesced.flush()
+    except BaseException:
+        # what the units finished is kept: a stop (budget, signal, a unit's error) leaves
+        # every repository at a watermark; the first error is the one reported
+        try:
+            coalesced.flush()
+        except Exception:
+            log.debug("held batches not written after the run failed", exc_info=True)
+        raise
     finally:
         client.close()
         if heroku_client:

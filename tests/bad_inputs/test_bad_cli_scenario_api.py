@@ -223,3 +223,17 @@ def _raw_row_counts(warehouse: Path) -> dict[str, int]:
         return {t: con.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("value", ["lots", "0", "-5", "1.5"])
+def test_bad_load_batch_size_loads_nothing(value: str, small_org: GeneratedOrg,
+                                           tmp_path: Path) -> None:
+    """FOURKEYS_LOAD_MAX_ROWS (extractors/loads.py) is checked before anything is written."""
+    with serve_in_thread(create_app(load_scenario(small_org.scenario))) as server:
+        warehouse = tmp_path / "fourkeys.duckdb"
+        config = tmp_path / "fourkeys.toml"
+        config.write_text(valid_toml(small_org, server.base_url, warehouse), encoding="utf-8")
+        done = run_cli("extract", "--config", str(config),
+                       env={"FOURKEYS_LOAD_MAX_ROWS": value}, timeout=120)
+    assert_error_line(done, ("FOURKEYS_LOAD_MAX_ROWS", repr(value), "whole number"))
+    assert not any(_raw_row_counts(warehouse).values())

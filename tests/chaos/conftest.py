@@ -50,8 +50,9 @@ def chaos_spec(today: date) -> OrgSpec:
 # Every request answers 0.3 s late in the runs we kill: the extract stage (~1 s) is then long
 # enough to be hit with some repositories loaded and others not. Data is unchanged.
 SLOW = "slow=0.3@any:1+"
+# and every load batch its own transaction (extractors/loads.py), as in a long run's many
 RUN_ENV = {"GITHUB_TOKEN": TOKEN, "HEROKU_API_KEY": HEROKU_TOKEN, "DO_NOT_TRACK": "1",
-           "FOURKEYS_RETRY_BASE_SECONDS": "0.05"}
+           "FOURKEYS_RETRY_BASE_SECONDS": "0.05", "FOURKEYS_LOAD_MAX_ROWS": "1"}
 
 # what the run prints at each stage boundary (log records on stderr; dbt's own log file)
 UNIT_DONE = "INFO fourkeys: done: "

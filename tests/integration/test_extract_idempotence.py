@@ -161,7 +161,10 @@ def test_since_an_earlier_date_over_a_complete_warehouse_changes_nothing(served:
 
 
 def _cli_env() -> dict[str, str]:
-    return {**os.environ, "GITHUB_TOKEN": TOKEN, "HEROKU_API_KEY": HEROKU_TOKEN}
+    # every batch its own transaction (extractors/loads.py): a run this small would otherwise
+    # be one transaction, and no kill could land between two
+    return {**os.environ, "GITHUB_TOKEN": TOKEN, "HEROKU_API_KEY": HEROKU_TOKEN,
+            "FOURKEYS_LOAD_MAX_ROWS": "1"}
 
 
 def _state_at_kill(warehouse: Path, scratch: Path, reference: dict[str, list[tuple]]
