@@ -1,3 +1,35 @@
+{# How many doubling levels int_mainline_commits needs: a deploy branch of n extracted commits has
+   a first-parent chain of at most n - 1 steps, complete once 2^levels > n - 1, so
+   ceil(log2(n + 1)) levels suffice. Measured when the model runs (one count per deploy
+   branch); `default` when nothing runs against the warehouse (compile, parse, unit tests,
+   whose inputs are fixtures). Each level past the need still joined and grouped every reached
+   commit: 24 fixed levels cost twice the 12 a 2,336-commit branch needs (bench/scale.py). #}
+{% macro mainline_levels(commits, services, default=24) %}
+    {%- if not execute or flags.WHICH not in ('run', 'build') or model.resource_type != 'model' -%}
+        {{ return(default) }}
+    {%- endif -%}
+    {%- set query -%}
+        select max(commit_count) as longest
+        from (
+            select count(*) as commit_count
+            from {{ commits }} as commits
+            inner join (select distinct repository, branch from {{ services }}) as branches
+                on branches.repository = commits.repository
+                and branches.branch = commits.branch
+            group by commits.repository, commits.branch
+        ) as branches
+    {%- endset -%}
+    {%- set longest = run_query(query).columns[0].values()[0] -%}
+    {%- set longest = (longest or 0) | int -%}
+    {%- set levels = namespace(count=1) -%}
+    {%- for _ in range(64) -%}
+        {%- if 2 ** levels.count <= longest -%}
+            {%- set levels.count = levels.count + 1 -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(levels.count) }}
+{% endmacro %}
+
 {# Binary lifting (pointer doubling) along first-parent links, as a fixed number of plain CTEs:
    the stand-in for a recursive walk, which BigQuery stops after 500 iterations.
 

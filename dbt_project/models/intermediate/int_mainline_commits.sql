@@ -4,8 +4,10 @@
    Not a recursive walk: BigQuery stops a recursive CTE after 500 iterations, and a deploy branch
    has thousands of mainline commits. Binary lifting instead (macros/mainline.sql): each level, a
    few plain CTEs, doubles the jump length and the reach from the head, so a chain of n commits
-   is complete after log2(n) levels; 24 levels reach 2^24 - 1 (16.7 million) commits back. #}
-{% set levels = 24 %}
+   is complete after log2(n) levels: as many as the longest deploy branch's extracted commits
+   need (macros/mainline.sql, mainline_levels), 24 (16.7 million commits back) where nothing is
+   measured (compile, unit tests). #}
+{% set levels = fourkeys.mainline_levels(ref('stg_github__commits'), ref('int_services')) %}
 
 with branches as (
     select distinct repository, branch from {{ ref('int_services') }}
