@@ -3,9 +3,10 @@
 Each repository (and Heroku app) is a unit of work with its own watermarks; on a refresh, the
 repositories whose every stream resumes from a watermark are grouped so that their pages share
 queries (extractors/github/batch.py). Units run in a thread pool of `[github] concurrency`
-workers and load through the warehouse's one-transaction batches. The first fatal error stops
-new units and is reported as one line; units already loaded stay loaded (their watermarks are
-exact), so the next run resumes.
+workers; their load batches are written together (extractors/loads.py), each transaction
+rows with the watermarks they justify. The first fatal error stops new units and is reported as
+one line; what the units finished is written (their watermarks are exact), so the next run
+resumes.
 """
 
 from __future__ import annotations
