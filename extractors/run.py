@@ -187,7 +187,8 @@ def extract(
         stored = {key: StoredCounts(*value) for key, value in counted.items()}
         # and lists again by key first what it holds of the lookbacks (walks.LISTED_STREAMS)
         stored_keys = warehouse.stored_keys("github", {
-            stream: (*spec, int(stream_lookback(stream, lookback).total_seconds()))
+            stream: (spec.table, spec.key, spec.time, spec.value,
+                     int(stream_lookback(stream, lookback).total_seconds()), spec.value_table)
             for stream, spec in LISTED_STREAMS.items()})
     history_route = HistoryRoute(summary.stats, forced=history_api or pinned_history_api())
 

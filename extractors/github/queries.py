@@ -17,9 +17,11 @@ nested connection per object at most:
 Items that overflow a first page are followed with the small `*_MORE` queries only for the pull
 requests or deployments that need them. An incremental run's first pages are small (the page
 sizes are variables): a refresh reads what changed, not a full page of each stream. A refresh's
-pull requests and history are listed first by key and time alone (`pullKeys`, `historyKeys`:
-no nested connection, a few fields a row), and the full rows are read only as far down as the
-last key the warehouse does not hold as listed (extractors/github/walks.py: LISTED_STREAMS).
+pull requests, history and deployments are listed first by key and time alone (`pullKeys`,
+`historyKeys`, `deploymentKeys`: no nested connection, a few fields a row; a deployment lists
+its latest status, which changes when a status is added), and the full rows are read only as
+far down as the last key the warehouse does not hold as listed (extractors/github/walks.py:
+LISTED_STREAMS).
 
 Monorepos (a repository with a path-filtered service) also read each pull request's changed
 files, behind `$withFiles`; other repositories send `withFiles: false`, which costs nothing
@@ -126,6 +128,9 @@ _REPOSITORY_VARIABLES = """
     $withDeployments: Boolean!,
     $deploymentsAfter: String,
     $deploymentsFirst: Int!,
+    $withDeploymentKeys: Boolean!,
+    $deploymentKeysAfter: String,
+    $deploymentKeysFirst: Int!,
     $environments: [String!],
     $withIssues: Boolean!,
     $issuesAfter: String,
@@ -189,6 +194,12 @@ _REPOSITORY_SELECTION = """{
     deployments(first: $deploymentsFirst, after: $deploymentsAfter, environments: $environments,
                 orderBy: {field: CREATED_AT, direction: DESC}) @include(if: $withDeployments) {
       %(page)s nodes { ...DeploymentFields }
+    }
+    deploymentKeys: deployments(first: $deploymentKeysFirst, after: $deploymentKeysAfter,
+                                environments: $environments,
+                                orderBy: {field: CREATED_AT, direction: DESC})
+      @include(if: $withDeploymentKeys) {
+      %(page)s nodes { databaseId createdAt environment latestStatus { id } }
     }
     issues(first: $issuesFirst, after: $issuesAfter,
            filterBy: {since: $issuesSince, labels: $issueLabels},

@@ -129,8 +129,11 @@ class RepositoryExtractor:
                  queries.TAGS_PAGE),
         ]
         if plan.environments is not None:
-            self.walks.append(walk("deployments", "Deployments", lambda r: r.get("deployments"),
-                                   lambda n: n.get("createdAt"), False, queries.DEPLOYMENTS_PAGE))
+            deployments = walk("deployments", "Deployments", lambda r: r.get("deployments"),
+                               lambda n: n.get("createdAt"), False, queries.DEPLOYMENTS_PAGE)
+            # a "re:" pattern is matched here, not by GitHub: the listing holds the others too
+            deployments.wanted = lambda n: self._environment_wanted(n.get("environment"))
+            self.walks.append(deployments)
         if plan.issue_labels is not None:
             self.walks.append(walk("issues", "Issues", lambda r: r.get("issues"),
                                    lambda n: n.get("updatedAt"), True, queries.ISSUES_PAGE))

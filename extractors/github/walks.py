@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from extractors import tables
 from extractors.github import queries
@@ -43,6 +43,9 @@ class StreamWalk:
     keys_page_size: int = 1
     keys_seen: int = 0
     pending: dict[str, int] = field(default_factory=dict)
+    # the listed rows the extractor keeps (deployments of a wanted environment; None: all):
+    # others are never stored, so never pending, though they count in the listing's positions
+    wanted: Callable[[dict[str, Any]], bool] | None = None
 
 
 def _branch_target(repo_node: dict[str, Any]) -> dict[str, Any]:
@@ -82,27 +85,47 @@ RATE_COLUMNS = {  # stream → the raw table and the time its walk orders by
 }
 RATE_MARGIN = 1.25
 
-# A refresh lists these streams by key and time first (queries: `pullKeys`, `historyKeys`), then
-# reads full rows only down to the last listed key that is new or changed: the rows inside the
-# lookback, the margin and the row that closes the walk cost a few fields each, not a pull
-# request's timeline. stream → (raw table, key column, time column, the column the listed row
-# must match: a pull request changes with `updatedAt`; a commit never changes, but it is stored
-# for one branch). Concurrent writes cannot drop a row: the full pages go on until every pending
-# key was read (a pull request updated meanwhile moves up, and is read with the others), and the
-# watermark is at most the newest time listed or read.
+# A refresh lists these streams by key and time first (queries: `pullKeys`, `historyKeys`,
+# `deploymentKeys`), then reads full rows only down to the last listed key that is new or
+# changed: the rows inside the lookback, the margin and the row that closes the walk cost a few
+# fields each, not a pull request's timeline or a deployment's statuses. Concurrent writes
+# cannot drop a row: the full pages go on until every pending key was read (a pull request
+# updated meanwhile moves up, and is read with the others), and the watermark is at most the
+# newest time listed or read.
+class ListedStream(NamedTuple):
+    """What the warehouse holds of a listed stream, to compare the listing with: the raw
+    table, its key and time columns, and the value a listed row must match, in `table` or,
+    with `value_table`, in the child rows of that table with the same repository and key
+    (their values space-joined): a pull request changes with `updatedAt`; a commit never
+    changes, but it is stored for one branch; a deployment changes when a status is added, and
+    its latest status is then one the warehouse does not hold."""
+
+    table: str
+    key: str
+    time: str
+    value: str
+    value_table: str | None = None
+
+
 LISTED_STREAMS = {
-    "pull_requests": (tables.PULL_REQUESTS.name, "number", "updated_at", "updated_at"),
-    "commits": (tables.COMMITS.name, "sha", "committed_at", "branch"),
+    "pull_requests": ListedStream(tables.PULL_REQUESTS.name, "number", "updated_at",
+                                  "updated_at"),
+    "commits": ListedStream(tables.COMMITS.name, "sha", "committed_at", "branch"),
+    "deployments": ListedStream(tables.DEPLOYMENTS.name, "deployment_id", "created_at",
+                                "status_id", tables.DEPLOYMENT_STATUSES.name),
 }
 KEY_OF: dict[str, Callable[[dict[str, Any]], str]] = {
     "pull_requests": lambda n: str(n["number"]),
     "commits": lambda n: str(n["oid"]),
+    "deployments": lambda n: str(n["databaseId"]),
 }
 KEYS_CONNECTION: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "pull_requests": lambda r: r.get("pullKeys"),
     "commits": history_keys_connection,
+    "deployments": lambda r: r.get("deploymentKeys"),
 }
-KEYS_VAR = {"pull_requests": "PullKeys", "commits": "HistoryKeys"}
+KEYS_VAR = {"pull_requests": "PullKeys", "commits": "HistoryKeys",
+            "deployments": "DeploymentKeys"}
 
 
 def stream_lookback(stream: str, lookback: timedelta) -> timedelta:
@@ -154,7 +177,9 @@ def list_page(walk: StreamWalk, nodes: list[dict[str, Any]], page_info: dict[str
                 continue
         walk.keys_seen += 1
         key = key_of(node)
-        if changed(walk, key, listed_at, branch):
+        if walk.wanted is not None and not walk.wanted(node):
+            continue
+        if changed(walk, node, key, listed_at, branch):
             walk.pending[key] = walk.keys_seen
     if page_info.get("hasNextPage") and not reached_bound:
         walk.keys_cursor = page_info.get("endCursor")
@@ -169,13 +194,19 @@ def list_page(walk: StreamWalk, nodes: list[dict[str, Any]], page_info: dict[str
     return False
 
 
-def changed(walk: StreamWalk, key: str, listed_at: datetime | None, branch: str | None) -> bool:
+def changed(walk: StreamWalk, node: dict[str, Any], key: str, listed_at: datetime | None,
+            branch: str | None) -> bool:
     """A listed row the warehouse does not hold as listed: a pull request stored with another
-    `updatedAt`, a commit not stored (or stored for another branch)."""
+    `updatedAt`, a commit not stored (or stored for another branch), a deployment whose latest
+    status is not among its stored ones (or that has none listed but some stored)."""
     if key not in walk.stored_keys:
         return True
     stored = walk.stored_keys[key]
     if walk.name == "commits":
         return stored != branch
+    if walk.name == "deployments":
+        stored_statuses = set((stored or "").split())
+        latest = (node.get("latestStatus") or {}).get("id")
+        return latest not in stored_statuses if latest is not None else bool(stored_statuses)
     stored_at = parse_ts(stored) if isinstance(stored, str) else stored
     return stored_at is None or listed_at is None or stored_at != listed_at

@@ -70,7 +70,8 @@ class Warehouse(Protocol):
     def stream_counts(self, source: str, streams: dict[str, tuple[str, str, int]],
                       since: datetime) -> dict[tuple[str, str], tuple[int, int]]: ...
 
-    def stored_keys(self, source: str, streams: dict[str, tuple[str, str, str, str, int]],
+    def stored_keys(self, source: str,
+                    streams: dict[str, tuple[str, str, str, str, int, str | None]],
                     ) -> dict[tuple[str, str], dict[str, Any]]: ...
 
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None: ...

@@ -293,11 +293,13 @@ class BigQueryWarehouse:
         return {(r["repository"], r["stream"]): (int(r["recent"]), int(r["rereads"]))
                 for r in rows}
 
-    def stored_keys(self, source: str, streams: dict[str, tuple[str, str, str, str, int]],
+    def stored_keys(self, source: str,
+                    streams: dict[str, tuple[str, str, str, str, int, str | None]],
                     ) -> dict[tuple[str, str], dict[str, Any]]:
         """Per (repository, stream): key → value of the stored rows at or after the stream's
-        watermark minus its lookback, in one query (see the DuckDB warehouse's); keys and values
-        as text (a time as BigQuery casts one: `2026-02-05 09:00:00+00`)."""
+        watermark minus its lookback, in one query (see the DuckDB warehouse's: with a value
+        table, the child rows' values space-joined); keys and values as text (a time as
+        BigQuery casts one: `2026-02-05 09:00:00+00`)."""
         from google.cloud.bigquery import ScalarQueryParameter
 
         with self._lock, self.calling("list the stored keys"):
@@ -308,15 +310,19 @@ class BigQueryWarehouse:
             sql = " union all ".join(
                 f"select @stream_{i} as stream, t.repository, "
                 f"cast(t.{quoted(key)} as string) as key, "
-                f"cast(t.{quoted(value)} as string) as value "
-                f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
+                + (f"cast(t.{quoted(value)} as string) as value " if child is None else
+                   f"(select string_agg(cast(c.{quoted(value)} as string), ' ' "
+                   f"order by c.{quoted(value)}) from {self.ref(child)} c "
+                   f"where c.repository = t.repository and c.{quoted(key)} = t.{quoted(key)}"
+                   f") as value " if self._exists(child) else "cast(null as string) as value ")
+                + f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
                 f"on w.source = @source and w.`partition` = t.repository "
                 f"and w.stream = @stream_{i} "
                 f"where t.{quoted(time)} >= timestamp_sub(safe_cast(w.value as timestamp), "
                 f"interval @lookback_{i} second)"
-                for i, _, table, key, time, value, _ in wanted)
+                for i, _, table, key, time, value, _, child in wanted)
             params = [ScalarQueryParameter("source", "STRING", source)]
-            for i, stream, _, _, _, _, lookback in wanted:
+            for i, stream, _, _, _, _, lookback, _ in wanted:
                 params += [ScalarQueryParameter(f"stream_{i}", "STRING", stream),
                            ScalarQueryParameter(f"lookback_{i}", "INT64", lookback)]
             rows = self.query(sql, params)

@@ -241,25 +241,30 @@ class DuckDBWarehouse:
         return {(repository, stream): (int(recent), int(rereads))
                 for stream, repository, recent, rereads in rows}
 
-    def stored_keys(self, source: str, streams: dict[str, tuple[str, str, str, str, int]],
+    def stored_keys(self, source: str,
+                    streams: dict[str, tuple[str, str, str, str, int, str | None]],
                     ) -> dict[tuple[str, str], dict[str, Any]]:
         """Per (repository, stream): key → value of the stored rows at or after the stream's
         watermark minus its lookback (what a refresh's walk lists again). `streams`: stream →
-        (raw table, key column, time column, value column, lookback in seconds); only
+        (raw table, key column, time column, value column, lookback in seconds, value table):
+        without a value table the value is the row's own; with one it is the values of the
+        child rows there with the same repository and key, space-joined (NULL: none). Only
         repositories with a `source` watermark for the stream. Keys and values are text (a
         time as DuckDB writes one: ISO with an offset)."""
         with self._using():
             wanted = self._present_streams(streams)
             if not wanted:
                 return {}
+            present = {r[0] for r in self.con.execute(
+                "select table_name from information_schema.tables").fetchall()}
             sql = " union all ".join(
-                f'select ? as stream, t.repository, cast(t."{key}" as varchar), '
-                f'cast(t."{value}" as varchar) '
+                f"select ? as stream, t.repository, cast(t.\"{key}\" as varchar), "
+                f"{_stored_value(key, value, child, present)} "
                 f'from "{table}" t inner join _watermarks w on w.source = ? '
                 f"and w.partition = t.repository and w.stream = ? "
                 f'where t."{time}" >= try_cast(w.value as timestamptz) - to_seconds(?)'
-                for _, table, key, time, value, _ in wanted)
-            params = [v for stream, _, _, _, _, lookback in wanted
+                for _, table, key, time, value, _, child in wanted)
+            params = [v for stream, _, _, _, _, lookback, _ in wanted
                       for v in (stream, source, stream, lookback)]
             rows = self.con.execute(sql, params).fetchall()
         out: dict[tuple[str, str], dict[str, Any]] = {}
@@ -306,3 +311,14 @@ def _dedupe(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, 
     for row in rows:
         by_key[tuple(row.get(k) for k in key)] = row
     return list(by_key.values())
+
+
+def _stored_value(key: str, value: str, child: str | None, present: set[str]) -> str:
+    """stored_keys' value of a row `t`: its own column, or its child rows' values in `child`
+    (same repository and key), space-joined; NULL when the child table was never created."""
+    if child is None:
+        return f'cast(t."{value}" as varchar)'
+    if child not in present:
+        return "cast(null as varchar)"
+    return (f"(select string_agg(cast(c.\"{value}\" as varchar), ' ' order by c.\"{value}\") "
+            f'from "{child}" c where c.repository = t.repository and c."{key}" = t."{key}")')

@@ -27,7 +27,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import bigquery_snapshot, data
-from extractors.tables import ALL_TABLES, COMMITS, PULL_REQUEST_COMMITS, PULL_REQUESTS
+from extractors.tables import (
+    ALL_TABLES,
+    COMMITS,
+    DEPLOYMENT_STATUSES,
+    DEPLOYMENTS,
+    PULL_REQUEST_COMMITS,
+    PULL_REQUESTS,
+)
 from fakes.generator import OrgSpec, generate
 from fakes.scenario import load_scenario
 from fakes.server import create_app, serve_in_thread
@@ -680,7 +687,26 @@ def test_stored_keys_list_the_rows_past_each_lower_bound(bigquery: BigQueryWareh
         {**pr_row(1, "other"), "repository": "acme/web", "updated_at": "2026-02-06T00:00:00Z"},
     ])
     bigquery.load(batch)
-    streams = {"pull_requests": (PULL_REQUESTS.name, "number", "updated_at", "updated_at", 3600),
-               "commits": (COMMITS.name, "sha", "committed_at", "branch", 86400)}
+    streams = {"pull_requests": (PULL_REQUESTS.name, "number", "updated_at", "updated_at", 3600,
+                                 None),
+               "commits": (COMMITS.name, "sha", "committed_at", "branch", 86400, None)}
     assert bigquery.stored_keys("github", streams) == {
         ("acme/checkout", "pull_requests"): {"2": "2026-02-05 09:00:00+00"}}
+
+    # a deployment's value: its stored statuses' ids, space-joined in order (none: NULL)
+    bigquery.ensure_tables([DEPLOYMENTS, DEPLOYMENT_STATUSES])
+    batch = LoadBatch(watermarks=[
+        Watermark("github", "acme/checkout", "deployments", "2026-02-05T10:00:00Z")])
+    batch.add(DEPLOYMENTS.name, [
+        {"repository": "acme/checkout", "deployment_id": d, "created_at": at}
+        for d, at in ((7, "2026-02-05T09:30:00Z"), (8, "2026-02-05T09:00:00Z"),
+                      (6, "2026-02-05T08:00:00Z"))])
+    batch.add(DEPLOYMENT_STATUSES.name, [
+        {"repository": r, "deployment_id": d, "status_id": s}
+        for r, d, s in (("acme/checkout", 7, "DS_b"), ("acme/checkout", 7, "DS_a"),
+                        ("acme/checkout", 6, "DS_z"), ("acme/web", 8, "DS_other"))])
+    bigquery.load(batch)
+    streams["deployments"] = (DEPLOYMENTS.name, "deployment_id", "created_at", "status_id",
+                              3600, DEPLOYMENT_STATUSES.name)
+    assert bigquery.stored_keys("github", streams)[("acme/checkout", "deployments")] == {
+        "7": "DS_a DS_b", "8": None}

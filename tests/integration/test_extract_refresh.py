@@ -72,13 +72,14 @@ def test_a_refresh_equals_a_backfill_and_shares_first_pages(tmp_path: Path) -> N
     assert stale <= len(org.scenario["heroku_apps"])
     assert got == want
 
-    # pull requests and history are listed by key first: the refresh read full rows of the new
-    # ones only (advance only appends), not the rows of its lookbacks again
+    # pull requests, history and deployments are listed by key first: the refresh read full
+    # rows of the new ones only (advance only appends), not the rows of its lookbacks again
     (counts,) = query_rows(refreshed / "fourkeys.duckdb",
                            "select counts from _runs where command = 'extract' "
                            "order by started_at desc limit 1")[0]
     loaded = json.loads(counts)
-    for table in ("raw_github_pull_requests", "raw_github_commits"):
+    for table in ("raw_github_pull_requests", "raw_github_commits", "raw_github_deployments",
+                  "raw_github_deployment_statuses"):
         assert loaded[table] == len(got[table]) - stored_before[table] > 0, (table, loaded)
     assert loaded["raw_github_pull_requests"] == added["prs"]
 

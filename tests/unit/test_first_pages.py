@@ -96,12 +96,12 @@ def test_stream_counts_count_the_rate_window_and_the_rows_past_each_lower_bound(
 def test_stored_keys_list_the_rows_past_each_lower_bound(tmp_path: Path) -> None:
     warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
     try:
-        warehouse.ensure_tables([tables.PULL_REQUESTS, tables.COMMITS])
+        warehouse.ensure_tables([tables.PULL_REQUESTS, tables.COMMITS, tables.DEPLOYMENTS,
+                                 tables.DEPLOYMENT_STATUSES])
         mark = NOW - timedelta(days=1)
         batch = LoadBatch(watermarks=[
-            Watermark("github", "acme/a", "pull_requests", mark.isoformat()),
-            Watermark("github", "acme/a", "commits", mark.isoformat()),
-        ])
+            Watermark("github", "acme/a", stream, mark.isoformat())
+            for stream in ("pull_requests", "commits", "deployments")])
         batch.add(tables.PULL_REQUESTS.name, [
             {"repository": "acme/a", "number": 1, "updated_at": mark - timedelta(hours=1)},
             {"repository": "acme/a", "number": 2, "updated_at": mark - timedelta(minutes=61)},
@@ -114,17 +114,31 @@ def test_stored_keys_list_the_rows_past_each_lower_bound(tmp_path: Path) -> None
             {"repository": "acme/a", "sha": "c0", "branch": "main",
              "committed_at": mark - timedelta(days=4)},
         ])
+        # deployments: the value is the stored statuses' ids, space-joined in order
+        batch.add(tables.DEPLOYMENTS.name, [
+            {"repository": "acme/a", "deployment_id": d, "created_at": mark - timedelta(hours=h)}
+            for d, h in ((7, 1), (8, 2), (6, 100))])
+        batch.add(tables.DEPLOYMENT_STATUSES.name, [
+            {"repository": "acme/a", "deployment_id": d, "status_id": s}
+            for d, s in ((7, "DS_b"), (7, "DS_a"), (6, "DS_z"))]
+            # the same deployment id in another repository is another deployment
+            + [{"repository": "acme/b", "deployment_id": 8, "status_id": "DS_other"}])
         warehouse.load(batch)
         streams = {"pull_requests": (tables.PULL_REQUESTS.name, "number", "updated_at",
-                                     "updated_at", 3600),
+                                     "updated_at", 3600, None),
                    "commits": (tables.COMMITS.name, "sha", "committed_at", "branch",
-                               3 * 86400),
-                   "issues": (tables.ISSUES.name, "number", "updated_at", "updated_at", 0)}
+                               3 * 86400, None),
+                   "issues": (tables.ISSUES.name, "number", "updated_at", "updated_at", 0,
+                              None),
+                   "deployments": (tables.DEPLOYMENTS.name, "deployment_id", "created_at",
+                                   "status_id", 3 * 86400, tables.DEPLOYMENT_STATUSES.name)}
         listed = warehouse.stored_keys("github", streams)
-        assert listed.keys() == {("acme/a", "pull_requests"), ("acme/a", "commits")}
+        assert listed.keys() == {("acme/a", "pull_requests"), ("acme/a", "commits"),
+                                 ("acme/a", "deployments")}
         # values are text: a time with its offset (the session's zone), the branch as stored
         assert {k: parse_ts(v) for k, v in listed["acme/a", "pull_requests"].items()} == {
             "1": mark - timedelta(hours=1)}
         assert listed["acme/a", "commits"] == {"c1": "main"}
+        assert listed["acme/a", "deployments"] == {"7": "DS_a DS_b", "8": None}
     finally:
         warehouse.close()

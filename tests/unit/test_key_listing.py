@@ -112,3 +112,67 @@ def test_a_commit_stored_for_another_branch_is_read_again() -> None:
             {"oid": "c1", "committedDate": "2026-11-29T05:30:00Z"}]}))
     variables = extractor.variables()
     assert variables["withHistory"] and variables["historyFirst"] == 1
+
+
+def _deployment(database_id: int, created_at: str, *statuses: str,
+                environment: str = "production") -> dict[str, Any]:
+    """A full deployment node; `statuses` newest first, as GitHub lists them."""
+    return {"id": f"D_{database_id}", "databaseId": database_id, "environment": environment,
+            "createdAt": created_at, "commitOid": "c1",
+            "statuses": {"totalCount": len(statuses), "pageInfo": DONE, "nodes": [
+                {"id": s, "state": "SUCCESS", "createdAt": created_at} for s in statuses]}}
+
+
+def _deployment_key(database_id: int, created_at: str, latest: str | None,
+                    environment: str = "production") -> dict[str, Any]:
+    return {"databaseId": database_id, "createdAt": created_at, "environment": environment,
+            "latestStatus": {"id": latest} if latest else None}
+
+
+def test_deployments_are_read_again_only_when_a_status_was_added() -> None:
+    """Deployments within the lookback are listed with their latest status: one whose latest
+    status is stored is not read again; a new one, one with a status added since, and one
+    stored without statuses that has some now are; an unwanted environment never is."""
+    plan = RepoPlan("acme/a", environments=["production", "re:prod-.*"])
+    extractor = RepositoryExtractor(
+        None, plan, watermarks={s: MARK for s in (  # type: ignore[arg-type]  # never asked
+            "commits", "pull_requests", "releases", "tags", "deployments")},
+        lower_bound_override=None, lookback=timedelta(days=3),
+        run_started_at=STARTED, load=lambda _batch: None, stored_keys={
+            "pull_requests": {}, "commits": {},
+            "deployments": {"30": "DS_30a", "20": "DS_20a", "10": "DS_10a DS_10b", "5": None}})
+    variables = extractor.variables()
+    assert variables["withDeploymentKeys"] and not variables["withDeployments"]
+    # a "re:" pattern is matched here: GitHub is asked for every environment
+    assert variables["environments"] is None
+
+    empty = {"pageInfo": DONE, "nodes": []}
+    extractor.page(_repo(pullKeys=empty, historyKeys=empty, deploymentKeys={
+        "pageInfo": DONE, "nodes": [
+            _deployment_key(50, "2026-11-29T06:30:00Z", "DS_50a", environment="staging"),
+            _deployment_key(40, "2026-11-29T06:00:00Z", "DS_40a", environment="prod-eu"),
+            _deployment_key(30, "2026-11-29T05:00:00Z", "DS_30a"),
+            _deployment_key(20, "2026-11-28T05:00:00Z", "DS_20b"),  # a status added
+            _deployment_key(10, "2026-11-27T05:00:00Z", "DS_10b"),  # stored, not latest-only
+            _deployment_key(5, "2026-11-26T06:00:00Z", "DS_5a"),  # stored without statuses
+            _deployment_key(3, "2026-11-25T05:00:00Z", "DS_3a")]}))  # below the lower bound
+    variables = extractor.variables()
+    assert not variables["withDeploymentKeys"] and variables["withDeployments"]
+    # down to #5, the sixth listed (the staging one counts in the positions, not as pending)
+    (walk,) = [w for w in extractor.walks if w.name == "deployments"]
+    assert walk.pending == {"40": 2, "20": 4, "5": 6}
+    assert variables["deploymentsFirst"] == 6
+
+    batch = extractor.page(_repo(deployments={"pageInfo": {"hasNextPage": True,
+                                                            "endCursor": "d1"}, "nodes": [
+        _deployment(50, "2026-11-29T06:30:00Z", "DS_50a", environment="staging"),
+        _deployment(40, "2026-11-29T06:00:00Z", "DS_40a", environment="prod-eu"),
+        _deployment(30, "2026-11-29T05:00:00Z", "DS_30a"),
+        _deployment(20, "2026-11-28T05:00:00Z", "DS_20b", "DS_20a"),
+        _deployment(10, "2026-11-27T05:00:00Z", "DS_10b", "DS_10a"),
+        _deployment(5, "2026-11-26T06:00:00Z", "DS_5a")]}))
+    # every pending deployment read (the page's others ride along): the walk closes
+    assert [r["deployment_id"] for r in batch.rows[tables.DEPLOYMENTS.name]] == [40, 30, 20,
+                                                                                10, 5]
+    assert _marks(batch)["deployments"] == "2026-11-29T06:30:00Z"
+    assert not extractor.has_pages
