@@ -129,48 +129,60 @@ class DuckDBWarehouse:
             self.con.execute("begin transaction")
             try:
                 for name, parents in batch.replaced_parents.items():
-                    self._delete_children(self._tables[name], parents)
+                    self._delete_children(self._tables[name], parents, tmp)
                 for name, path in files.items():
                     self._merge(self._tables[name], path, extracted_at)
-                self._write_watermarks(batch.watermarks, extracted_at)
+                self._write_watermarks(batch.watermarks, extracted_at, tmp)
                 self.con.execute("commit")
             except BaseException:
                 self.con.execute("rollback")
                 raise
 
-    def _delete_children(self, table: Table, parents: list[tuple[Any, ...]]) -> None:
+    def _delete_children(self, table: Table, parents: list[tuple[Any, ...]],
+                         folder: str) -> None:
         if not parents:
             return
-        # one DELETE … USING (VALUES …) per 500 parents: a DELETE per parent scans the table
-        # each time (bench/scale.py measured 0.21 s for 50 parents vs 0.06 s in one statement)
-        keys = ", ".join(f'"{c}"' for c in table.replace_by)
+        # one DELETE … USING the parents' keys as NDJSON (read_json, like the rows): a DELETE
+        # per parent scans the table each time (bench/scale.py measured 0.21 s for 50 parents
+        # vs 0.06 s in one statement), and bound VALUES of 500 parents spent 0.1 s of a
+        # refresh's load binding 2,000 pull requests' parameters
+        path = os.path.join(folder, f"{table.name}.parents.ndjson")
+        with open(path, "w", encoding="utf-8") as fh:
+            for parent in dict.fromkeys(tuple(p) for p in parents):
+                fh.write(json.dumps(dict(zip(table.replace_by, parent, strict=True)),
+                                    default=_json_default))
+                fh.write("\n")
+        spec = ", ".join(f"'{c}': '{table.columns[c]}'" for c in table.replace_by)
         cond = " and ".join(f'"{table.name}"."{c}" = parents."{c}"' for c in table.replace_by)
-        row = "(" + ", ".join("?" for _ in table.replace_by) + ")"
-        unique = list(dict.fromkeys(tuple(p) for p in parents))
-        for start in range(0, len(unique), 500):
-            chunk = unique[start:start + 500]
-            self.con.execute(
-                f'delete from "{table.name}" using (values {", ".join([row] * len(chunk))}) '
-                f"as parents({keys}) where {cond}",
-                [value for parent in chunk for value in parent],
-            )
+        self.con.execute(
+            f'delete from "{table.name}" using read_json(?, format=\'newline_delimited\', '
+            f"columns={{{spec}}}) as parents where {cond}", [path])
 
-    def _write_watermarks(self, marks: list[Watermark], extracted_at: datetime) -> None:
-        # one statement per 500 marks: a refresh writes thousands, and one INSERT each was
-        # 40% of a 1,000-repository refresh's extract time (bench/scale.py)
+    def _write_watermarks(self, marks: list[Watermark], extracted_at: datetime,
+                          folder: str) -> None:
+        # as NDJSON read by read_json, like the rows: a refresh writes thousands of marks, and
+        # statements of 500 bound VALUES rows each spent 0.6 s of a 1,000-repository refresh
+        # binding parameters (bench/scale.py; one INSERT per mark had been 40% of its extract)
         latest = list({(m.source, m.partition, m.stream): m for m in marks}.values())
-        for start in range(0, len(latest), 500):
-            chunk = latest[start:start + 500]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?::timestamptz)"] * len(chunk))
-            params = [v for m in chunk
-                      for v in (m.source, m.partition, m.stream, m.value, m.etag, extracted_at)]
-            # delete, then insert, as in _merge
-            self.con.execute(
-                f"delete from _watermarks using (values {values}) as marks(source, partition, "
-                "stream, value, etag, updated_at) where _watermarks.source = marks.source and "
-                "_watermarks.partition = marks.partition and _watermarks.stream = marks.stream",
-                params)
-            self.con.execute(f"insert into _watermarks values {values}", params)
+        if not latest:
+            return
+        path = os.path.join(folder, "_watermarks.ndjson")
+        with open(path, "w", encoding="utf-8") as fh:
+            for m in latest:
+                fh.write(json.dumps({"source": m.source, "partition": m.partition,
+                                     "stream": m.stream, "value": m.value, "etag": m.etag}))
+                fh.write("\n")
+        marks_sql = ("read_json(?, format='newline_delimited', columns={'source': 'varchar', "
+                     "'partition': 'varchar', 'stream': 'varchar', 'value': 'varchar', "
+                     "'etag': 'varchar'})")
+        # delete, then insert, as in _merge
+        self.con.execute(
+            f"delete from _watermarks using {marks_sql} as marks where "
+            "_watermarks.source = marks.source and _watermarks.partition = marks.partition "
+            "and _watermarks.stream = marks.stream", [path])
+        self.con.execute(
+            "insert into _watermarks select source, partition, stream, value, etag, "
+            f"?::timestamptz from {marks_sql}", [extracted_at, path])
 
     def _merge(self, table: Table, path: str, extracted_at: datetime) -> None:
         # DELETE the batch's keys, then INSERT: `insert or replace` checks each row against
