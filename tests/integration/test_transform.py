@@ -80,6 +80,12 @@ def test_run_extracts_transforms_and_publishes(built: Served) -> None:
     # 3 dora years × (services + teams + the organisation)
     teams = len({s.team for s in built.org.services})
     assert counts["dora_summary"] == 3 * (len(built.org.services) + teams + 1)
+    # dbt's JSON artifacts are not written by a daily build (FOURKEYS_DBT_ARTIFACTS=1 asks),
+    # and its partial-parse file still is
+    target = built.warehouse_path.parent / "dbt" / "target"
+    assert (target / "partial_parse.msgpack").is_file()
+    assert not (target / "run_results.json").exists()
+    assert not (target / "manifest.json").exists()
 
 
 def test_failing_model_keeps_the_published_marts(built: Served) -> None:
