@@ -310,12 +310,8 @@ class BigQueryWarehouse:
             sql = " union all ".join(
                 f"select @stream_{i} as stream, t.repository, "
                 f"cast(t.{quoted(key)} as string) as key, "
-                + (f"cast(t.{quoted(value)} as string) as value " if child is None else
-                   f"(select string_agg(cast(c.{quoted(value)} as string), ' ' "
-                   f"order by c.{quoted(value)}) from {self.ref(child)} c "
-                   f"where c.repository = t.repository and c.{quoted(key)} = t.{quoted(key)}"
-                   f") as value " if self._exists(child) else "cast(null as string) as value ")
-                + f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
+                f"{self._stored_value(key, value, child)} as value "
+                f"from {self.ref(table)} t inner join {self.ref(WATERMARKS_TABLE)} w "
                 f"on w.source = @source and w.`partition` = t.repository "
                 f"and w.stream = @stream_{i} "
                 f"where t.{quoted(time)} >= timestamp_sub(safe_cast(w.value as timestamp), "
@@ -330,6 +326,17 @@ class BigQueryWarehouse:
         for r in rows:
             out.setdefault((r["repository"], r["stream"]), {})[r["key"]] = r["value"]
         return out
+
+    def _stored_value(self, key: str, value: str, child: str | None) -> str:
+        """stored_keys' value of a row `t`: its own column, or its child rows' values in `child`
+        (same repository and key), space-joined; NULL when the child table does not exist."""
+        if child is None:
+            return f"cast(t.{quoted(value)} as string)"
+        if not self._exists(child):
+            return "cast(null as string)"
+        return (f"(select string_agg(cast(c.{quoted(value)} as string), ' ' "
+                f"order by c.{quoted(value)}) from {self.ref(child)} c "
+                f"where c.repository = t.repository and c.{quoted(key)} = t.{quoted(key)})")
 
     def reset_watermarks(self, source: str, partitions: Iterable[str]) -> None:
         from google.cloud.bigquery import ArrayQueryParameter, ScalarQueryParameter
