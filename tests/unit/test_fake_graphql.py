@@ -249,6 +249,33 @@ def test_history_is_newest_first_and_since_until_filter_on_committed_date(
     assert tail and all(n["committedDate"] >= _ts(200) for n in tail)
 
 
+def test_history_windows_are_exactly_the_commits_inside_them(service: GraphQLService) -> None:
+    """`since`/`until` (inclusive) cut the newest-first history by bisection: every window,
+    bounds on commit times and between them, open on either side, holds exactly the commits a
+    scan of the whole history keeps, in the same order."""
+    query = """query($since: GitTimestamp, $until: GitTimestamp) {
+      repository(owner: "acme", name: "checkout") {
+        defaultBranchRef { target { ... on Commit {
+          all: history(first: 100) { nodes { oid committedDate } }
+          window: history(first: 100, since: $since, until: $until) {
+            totalCount nodes { oid } }
+        } } }
+      }
+    }"""
+    everything = run(service, query, since=None, until=None)["repository"][
+        "defaultBranchRef"]["target"]["all"]["nodes"]
+    bounds = [None, *(_ts(h / 2) for h in range(-10, 520, 5))]
+    for since in bounds:
+        for until in bounds[::7]:
+            target = run(service, query, since=since, until=until)["repository"][
+                "defaultBranchRef"]["target"]
+            want = [n["oid"] for n in everything
+                    if (since is None or n["committedDate"] >= since)
+                    and (until is None or n["committedDate"] <= until)]
+            assert [n["oid"] for n in target["window"]["nodes"]] == want, (since, until)
+            assert target["window"]["totalCount"] == len(want)
+
+
 def test_associated_pull_requests_map_squash_and_merge_commits_to_their_pr(
     service: GraphQLService,
 ) -> None:
