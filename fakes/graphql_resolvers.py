@@ -10,7 +10,6 @@ list behind a connection is sorted/filtered once per argument combination and ca
 
 from __future__ import annotations
 
-import bisect
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -277,17 +276,6 @@ def _history(source: Obj, info: GraphQLResolveInfo, **args: Any) -> Any:
 
     if since is None and until is None and not emails and author_login is None:
         commits = store.history(repo, sha)
-    elif not emails and author_login is None:
-        # the history is newest committed first: `since`/`until` cut a slice of it, found by
-        # bisection in O(log n) as an indexed server would, not by a scan of the whole history
-        # per query (which made a refresh's many small `since` pages cost the fake a history
-        # each, the first time)
-        history = store.history(repo, sha)
-        keys = store.cached_list(("history_times", repo.full_name, sha),
-                                 lambda: [-utc(c.committed_at).timestamp() for c in history])
-        start = 0 if until is None else bisect.bisect_left(keys, -until.timestamp())
-        end = len(keys) if since is None else bisect.bisect_right(keys, -since.timestamp())
-        commits = history[start:max(start, end)]
     else:
         key = ("history", repo.full_name, sha, since, until, emails, author_login)
         commits = store.cached_list(key, build)
