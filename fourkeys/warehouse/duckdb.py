@@ -224,10 +224,15 @@ class DuckDBWarehouse:
             cursor = self.con.execute(f'select {cols} from "{table.name}" order by {key}')
             return [dict(zip(table.columns, row, strict=True)) for row in cursor.fetchall()]
 
-    def _present_streams(self, streams: dict[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """(stream, *spec) of the streams whose raw table (spec[0]) exists (lock held)."""
-        present = {r[0] for r in self.con.execute(
+    def _present_tables(self) -> set[str]:
+        """The tables that exist (lock held)."""
+        return {r[0] for r in self.con.execute(
             "select table_name from information_schema.tables").fetchall()}
+
+    def _present_streams(self, streams: dict[str, tuple[Any, ...]],
+                         present: set[str] | None = None) -> list[tuple[Any, ...]]:
+        """(stream, *spec) of the streams whose raw table (spec[0]) exists (lock held)."""
+        present = self._present_tables() if present is None else present
         return [(stream, *spec) for stream, spec in streams.items() if spec[0] in present]
 
     def stream_counts(self, source: str, streams: dict[str, tuple[str, str, int]],
@@ -264,11 +269,10 @@ class DuckDBWarehouse:
         repositories with a `source` watermark for the stream. Keys and values are text (a
         time as DuckDB writes one: ISO with an offset)."""
         with self._using():
-            wanted = self._present_streams(streams)
+            present = self._present_tables()
+            wanted = self._present_streams(streams, present)
             if not wanted:
                 return {}
-            present = {r[0] for r in self.con.execute(
-                "select table_name from information_schema.tables").fetchall()}
             sql = " union all ".join(
                 f"select ? as stream, t.repository, cast(t.\"{key}\" as varchar), "
                 f"{_stored_value(key, value, child, present)} "
