@@ -13,7 +13,7 @@ from extractors.services import with_discovered_services
 from extractors.tables import ALL_TABLES
 from fourkeys.config import Config
 from fourkeys.errors import FourKeysError
-from fourkeys.transform import TransformSummary, build_marts
+from fourkeys.transform import PreparedParse, TransformSummary, build_marts, start_parse
 from fourkeys.warehouse.base import Warehouse
 from fourkeys.warehouse.connect import check_warehouse as _check_warehouse
 from fourkeys.warehouse.connect import open_warehouse as _open_warehouse
@@ -79,10 +79,29 @@ def run_extract(
     return summary
 
 
-def run_transform(config: Config, *, full_refresh: bool = False,
-                  as_of: date | None = None) -> TransformSummary:
+def prepare_transform(config: Config) -> PreparedParse | None:
+    """`fourkeys run`: begin dbt's parse while the extract runs. With [[organizations]] the
+    vars hold the services the last extract discovered; should this extract discover others,
+    the build finds the parse does not fit and parses again."""
+    if config.warehouse.type == "bigquery":
+        return None
+    if config.organizations:
+        if not config.warehouse_path().exists():
+            return None  # nothing discovered yet: the build parses
+        warehouse = open_warehouse(config)
+        try:
+            warehouse.ensure_tables(ALL_TABLES)
+            config = with_discovered_services(config, warehouse)
+        finally:
+            warehouse.close()
+    return start_parse(config)
+
+
+def run_transform(config: Config, *, full_refresh: bool = False, as_of: date | None = None,
+                  prepared: PreparedParse | None = None) -> TransformSummary:
     """Build the marts (dbt) and publish them; every raw table exists first (typed, maybe
-    empty), so the dbt sources resolve even before the first extract."""
+    empty), so the dbt sources resolve even before the first extract. `prepared`: a parse
+    begun earlier (prepare_transform)."""
     warehouse = open_warehouse(config)
     try:
         warehouse.ensure_tables((*ALL_TABLES, *INCIDENT_TABLES))
@@ -90,7 +109,7 @@ def run_transform(config: Config, *, full_refresh: bool = False,
         config = with_discovered_services(config, warehouse)
     finally:
         warehouse.close()
-    return build_marts(config, full_refresh=full_refresh, as_of=as_of)
+    return build_marts(config, full_refresh=full_refresh, as_of=as_of, prepared=prepared)
 
 
 def run_import_incidents(config: Config):  # type: ignore[no-untyped-def]

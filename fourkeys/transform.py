@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import statistics
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -35,7 +36,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 
-__all__ = ["MARTS", "TransformSummary", "build_marts", "dbt_args", "run_dbt"]
+__all__ = ["MARTS", "PreparedParse", "TransformSummary", "build_marts", "dbt_args", "run_dbt",
+           "start_parse"]
+# dbt's console output off: `transform` prints one line per failure itself; the full log stays
+# in <warehouse dir>/dbt/logs/dbt.log
+_DBT_QUIET = ["--log-level", "none", "--log-level-file", "info", "--no-use-colors"]
 
 
 @dataclass
@@ -108,7 +113,7 @@ def dbt_args(command: str, config: Config, *, target: str = "duckdb",
         # unit tests check the SQL, not the data: they run in CI (tests/integration), not in
         # every daily build, as dbt recommends
         args += ["--exclude-resource-type", "unit_test"]
-    if command == "build" and os.environ.get(ENV_DBT_ARTIFACTS, "") != "1":
+    if command in ("build", "parse") and os.environ.get(ENV_DBT_ARTIFACTS, "") != "1":
         # manifest.json and run_results.json (~3 MB for a 1,000-service organisation) were
         # ~0.8 s of every build (bench/scale.py); the build's failures come from the result
         # object, its log from dbt.log, and partial parsing keeps its own file
@@ -125,29 +130,83 @@ def dbt_target(config: Config) -> str:
     return "bigquery_emulator" if api_endpoint() else "bigquery"
 
 
-def run_dbt(args: list[str], warehouse: Path, env: dict[str, str] | None = None,
-            as_of: date | None = None) -> Any:
-    """One dbt invocation in-process; returns dbt's result object. `env`: the variables
-    profiles.yml reads besides the DuckDB path (the BigQuery project, dataset, location).
-    `as_of`: the end of dora_summary's window (FOURKEYS_AS_OF; unset = today, UTC)."""
+def _dbt_environment(warehouse: Path, env: dict[str, str] | None, as_of: date | None) -> None:
+    """The variables profiles.yml and the models read. `env`: the BigQuery project, dataset,
+    location; `as_of`: the end of dora_summary's window (FOURKEYS_AS_OF; unset = today, UTC)."""
     os.environ["DO_NOT_TRACK"] = "1"
     os.environ["FOURKEYS_AS_OF"] = as_of.isoformat() if as_of else ""
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
     os.environ["FOURKEYS_DUCKDB_PATH"] = str(warehouse)
     os.environ.update(env or {})
+
+
+def run_dbt(args: list[str], warehouse: Path, env: dict[str, str] | None = None,
+            as_of: date | None = None, manifest: Any = None) -> Any:
+    """One dbt invocation in-process; returns dbt's result object. `manifest`: a parse of the
+    same project with the same vars and day (PreparedParse), so dbt does not parse again."""
+    _dbt_environment(warehouse, env, as_of)
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     from dbt.cli.main import dbtRunner
 
-    # dbt's own console output off: `transform` prints one line per failure itself; the full
-    # log stays in <warehouse dir>/dbt/logs/dbt.log
     try:
-        return dbtRunner().invoke([*args, "--log-level", "none", "--log-level-file", "info",
-                                   "--no-use-colors"])
+        return dbtRunner(manifest=manifest).invoke([*args, *_DBT_QUIET])
     finally:
         # dbt-duckdb keeps its connection, and with it DuckDB's lock on the warehouse file,
         # until the process exits; release it now, or a `run --wait` that gets the run lock as
         # this command returns finds the file still locked and fails
         DuckDBConnectionManager.close_all_connections()
+
+
+class PreparedParse:
+    """dbt's import and parse on a thread of their own, begun by `fourkeys run` before the
+    extract, which mostly waits on the APIs: ~5 s of a 1,000-service refresh (bench/scale.py)
+    that the build then skips. The build takes the manifest only if its vars and day are the
+    ones parsed (`matches`); else (services discovered anew, a failed parse) it parses as a
+    lone `transform` does, and reports what is wrong the same way."""
+
+    def __init__(self, config: Config, as_of: date | None) -> None:
+        self.key = _parse_key(config, as_of)
+        self.manifest: Any = None
+        args = dbt_args("parse", config)
+        _dbt_environment(config.warehouse_path().resolve(), None, as_of)
+        # not a daemon: a run whose extract fails waits for the parse to finish writing
+        # dbt's partial-parse file rather than leave it half-written at exit
+        self._thread = threading.Thread(target=self._parse, args=(args,), name="dbt-parse")
+        self._thread.start()
+
+    def _parse(self, args: list[str]) -> None:
+        try:
+            from dbt.cli.main import dbtRunner
+
+            result = dbtRunner().invoke([*args, *_DBT_QUIET])
+        except Exception:  # the build parses again and reports it
+            log.debug("dbt parse ahead of the build failed", exc_info=True)
+            return
+        if result.success and result.result is not None:
+            self.manifest = result.result
+
+    def manifest_for(self, config: Config, as_of: date | None) -> Any:
+        """The parsed manifest if it fits this build, else None (the build parses)."""
+        self._thread.join()
+        if self.manifest is None or _parse_key(config, as_of) != self.key:
+            log.debug("dbt: the build parses the project itself (the parse begun before the "
+                      "extract failed or does not fit)")
+            return None
+        log.debug("dbt: the build uses the parse begun before the extract")
+        return self.manifest
+
+
+def _parse_key(config: Config, as_of: date | None) -> str:
+    """What a parse depends on besides the project's files: the vars and FOURKEYS_AS_OF."""
+    return json.dumps([dbt_vars(config), as_of.isoformat() if as_of else ""], sort_keys=True)
+
+
+def start_parse(config: Config, as_of: date | None = None) -> PreparedParse | None:
+    """A PreparedParse for the DuckDB warehouse; None on BigQuery, whose build parses itself
+    (its profile reads the project and dataset from the warehouse it opens)."""
+    if config.warehouse.type == "bigquery":
+        return None
+    return PreparedParse(config, as_of)
 
 
 def _failures(result: Any) -> tuple[int, int, list[str]]:
@@ -207,10 +266,11 @@ def _last_fingerprint(path: Path) -> str | None:
     return row[0] if row else None
 
 
-def build_marts(config: Config, *, full_refresh: bool = False,
-                as_of: date | None = None) -> TransformSummary:
+def build_marts(config: Config, *, full_refresh: bool = False, as_of: date | None = None,
+                prepared: PreparedParse | None = None) -> TransformSummary:
     """dbt build, publish on success, record the run in `_runs`. The raw tables must exist
-    (`fourkeys.pipeline.run_transform` makes sure of it)."""
+    (`fourkeys.pipeline.run_transform` makes sure of it). `prepared`: a parse begun earlier
+    (`fourkeys run`)."""
     run = {"run_id": uuid.uuid4().hex, "command": "transform",
            "started_at": datetime.now(UTC), "status": "running"}
     fingerprint = config_fingerprint(config)
@@ -224,7 +284,9 @@ def build_marts(config: Config, *, full_refresh: bool = False,
         full_refresh = True
     path = config.warehouse_path().resolve()
     started = time.monotonic()
-    result = run_dbt(dbt_args("build", config, full_refresh=full_refresh), path, as_of=as_of)
+    manifest = prepared.manifest_for(config, as_of) if prepared is not None else None
+    result = run_dbt(dbt_args("build", config, full_refresh=full_refresh), path, as_of=as_of,
+                     manifest=manifest)
     summary = TransformSummary(seconds=time.monotonic() - started)
     summary.models, summary.tests, summary.failures = _failures(result)
     if result.exception is not None:

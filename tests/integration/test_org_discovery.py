@@ -116,16 +116,8 @@ def test_a_new_listing_replaces_the_last_one(extracted: Run, tmp_path: Path) -> 
     """A repository deleted on GitHub leaves the table and the services; one unarchived joins;
     a CODEOWNERS change moves a repository to another team."""
     assert extracted.extract.returncode == 0, extracted.extract.stderr
-    scenario = build_scenario()
-    scenario["repositories"] = [r for r in scenario["repositories"]
-                                if r["full_name"] != "acme/tools"]
-    for repo in scenario["repositories"]:
-        if repo["full_name"] == "acme/legacy-api":
-            repo["archived"] = False
-        if repo["full_name"] == "acme/search":
-            repo["files"] = {"CODEOWNERS": "* @acme/search-team\n"}
     shutil.copy(extracted.warehouse, tmp_path / "fourkeys.duckdb")
-    with serve_in_thread(create_app(load_scenario(scenario))) as server:
+    with serve_in_thread(create_app(load_scenario(_new_listing()))) as server:
         config = write_config(tmp_path, server.base_url)
         done = run_cli("extract", "--config", str(config))
         assert done.returncode == 0, done.stderr
@@ -138,6 +130,37 @@ def test_a_new_listing_replaces_the_last_one(extracted: Run, tmp_path: Path) -> 
     finally:
         warehouse.close()
     teams = {s.name: s.team for s in services}
+    assert "tools" not in teams and teams["legacy-api"] == "platform"
+    assert teams["search"] == "search-team"
+    assert len(teams) == len(EXPECTED_SERVICES)
+
+
+def _new_listing() -> dict[str, Any]:
+    """The organisation listed again: acme/tools deleted, acme/legacy-api unarchived, and
+    acme/search moved to another team by its CODEOWNERS."""
+    scenario = build_scenario()
+    scenario["repositories"] = [r for r in scenario["repositories"]
+                                if r["full_name"] != "acme/tools"]
+    for repo in scenario["repositories"]:
+        if repo["full_name"] == "acme/legacy-api":
+            repo["archived"] = False
+        if repo["full_name"] == "acme/search":
+            repo["files"] = {"CODEOWNERS": "* @acme/search-team\n"}
+    return scenario
+
+
+def test_a_run_builds_the_services_its_own_extract_discovered(transformed: Run,
+                                                              tmp_path: Path) -> None:
+    """`run` parses dbt before its extract with the services the last extract discovered; when
+    this extract discovers others, the build parses again and the marts have the new ones."""
+    shutil.copy(transformed.warehouse, tmp_path / "fourkeys.duckdb")
+    with serve_in_thread(create_app(load_scenario(_new_listing()))) as server:
+        config = write_config(tmp_path, server.base_url)
+        done = run_cli("-v", "run", "--config", str(config))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "dbt: the build parses the project itself" in done.stderr
+    published = tmp_path / "fourkeys.published.duckdb"
+    teams = dict(q(published, "select service, team from dim_services"))
     assert "tools" not in teams and teams["legacy-api"] == "platform"
     assert teams["search"] == "search-team"
     assert len(teams) == len(EXPECTED_SERVICES)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from fakes.generator import GeneratedOrg
+from fourkeys.config import load_config
 from fourkeys.publish import published_path
-from fourkeys.transform import MARTS
+from fourkeys.transform import MARTS, start_parse
 from tests.conftest import Served, run_cli, serve_org
 
 AS_OF = "2026-03-01"  # the generated organisation's "now"
@@ -86,6 +89,38 @@ def test_run_extracts_transforms_and_publishes(built: Served) -> None:
     assert (target / "partial_parse.msgpack").is_file()
     assert not (target / "run_results.json").exists()
     assert not (target / "manifest.json").exists()
+    # `run` parsed the project on a thread of its own while the extract ran
+    log = (built.warehouse_path.parent / "dbt" / "logs" / "dbt.log").read_text()
+    assert "[dbt-parse ]: Running with dbt" in log
+    assert "[MainThread]: Finished running" in log
+
+
+def test_a_second_run_builds_on_the_parse_begun_before_its_extract(built: Served) -> None:
+    again = run_cli("-v", "run", "--config", str(built.config_path))
+    assert again.returncode == 0, again.stderr
+    assert "dbt: the build uses the parse begun before the extract" in again.stderr
+    assert "parses the project itself" not in again.stderr
+
+
+def test_a_prepared_parse_serves_only_the_build_it_fits(built: Served) -> None:
+    """PreparedParse hands its manifest to a build with the vars and day it parsed, and to no
+    other (a renamed service, another --as-of): those builds parse for themselves."""
+    saved = dict(os.environ)
+    try:
+        config = load_config(str(built.config_path))
+        prepared = start_parse(config)
+        assert prepared is not None
+        manifest = prepared.manifest_for(config, None)
+        assert manifest is not None and "model.fourkeys.fct_changes" in manifest.nodes
+        assert prepared.manifest_for(config, date(2026, 3, 1)) is None
+        first = config.services[0]
+        renamed = config.model_copy(update={"services": [
+            first.model_copy(update={"name": f"{first.name}-2"}), *config.services[1:]]})
+        assert prepared.manifest_for(renamed, None) is None
+        assert prepared.manifest_for(config, None) is manifest
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def test_failing_model_keeps_the_published_marts(built: Served) -> None:
