@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_since, help="re-read from this date (YYYY-MM-DD)")
     p.add_argument("--full-refresh", action="store_true",
                    help="ignore watermarks and rebuild incremental marts whole")
+    p.add_argument("--as-of", type=_date_arg, default=None,
+                   help="end (exclusive) of dora_summary's trailing window; default today")
 
     p = sub.add_parser("sql", help="query the published marts (read-only)")
     p.add_argument("--config")
@@ -170,7 +172,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from fourkeys.commands import run_command
 
         return run_command(args.config, since=args.since, full_refresh=args.full_refresh,
-                           wait=args.wait)
+                           wait=args.wait, as_of=args.as_of)
     if args.command == "fake-api":
         from fourkeys.commands import fake_api_command
 

@@ -82,16 +82,16 @@ def _transform(config: Config, *, full_refresh: bool, as_of: date | None,
 
 
 def run_command(config_path: str | None, *, since: datetime | None,
-                full_refresh: bool, wait: bool = False) -> int:
+                full_refresh: bool, wait: bool = False, as_of: date | None = None) -> int:
     """extract → transform (which publishes the marts only after a green build), under one
     lock so a second run never interleaves with this one; one notice for the whole run."""
     config = load_config(config_path)
     preflight(config, extracts=True)
     with run_lock(config.warehouse_path(), wait=wait), _noticed(config, "run") as last:
         # dbt's import and parse (~5 s at 1,000 services) overlap the extract's API waits
-        prepared = prepare_transform(config)
+        prepared = prepare_transform(config, as_of)
         extracted = _extract(config, since=since, full_refresh=full_refresh)
-        transformed = _transform(config, full_refresh=full_refresh, as_of=None,
+        transformed = _transform(config, full_refresh=full_refresh, as_of=as_of,
                                  prepared=prepared)
         last.append(f"{extracted}; {transformed}")
     return 0

@@ -79,7 +79,7 @@ def run_extract(
     return summary
 
 
-def prepare_transform(config: Config) -> PreparedParse | None:
+def prepare_transform(config: Config, as_of: date | None = None) -> PreparedParse | None:
     """`fourkeys run`: begin dbt's parse while the extract runs. With [[organizations]] the
     vars hold the services the last extract discovered; should this extract discover others,
     the build finds the parse does not fit and parses again."""
@@ -94,7 +94,7 @@ def prepare_transform(config: Config) -> PreparedParse | None:
             config = with_discovered_services(config, warehouse)
         finally:
             warehouse.close()
-    return start_parse(config)
+    return start_parse(config, as_of)
 
 
 def run_transform(config: Config, *, full_refresh: bool = False, as_of: date | None = None,
