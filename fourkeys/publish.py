@@ -10,9 +10,11 @@ file's identity changes).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -67,6 +69,8 @@ def _remove_leftovers(target: Path) -> None:
 def remove_dead_temporaries(folder: Path, pattern: re.Pattern[str]) -> None:
     """Remove the files in `folder` whose names fully match `pattern` (group 1: the writer's
     pid) and whose writer is this process or gone; a live process's files are left alone."""
+    if not folder.is_dir():
+        return  # nothing to remove; writing there fails with its own message
     for path in folder.iterdir():
         match = pattern.fullmatch(path.name)
         if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
@@ -83,23 +87,50 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def publish_file(warehouse: Path, target: Path | None = None) -> Path:
-    """Copy the built marts (schema main_marts) and the bookkeeping into `target` atomically."""
+def stage_marts(warehouse: Path, target: Path | None = None) -> Path:
+    """The built marts (schema main_marts) copied into a temporary file beside `target`, which
+    finish_publish completes and moves into place atomically (transform stages while another
+    thread copies the same marts into the warehouse's `main`)."""
     target = target or published_path(warehouse)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_leftovers(target)
+    with _attached(warehouse, temporary, target) as con:
+        for name in MARTS:
+            con.execute(f'create table published.main."{name}" as '
+                        f'select * from {MARTS_SCHEMA}."{name}"')
+    return temporary
+
+
+def finish_publish(warehouse: Path, staged: Path, target: Path | None = None) -> Path:
+    """The second half: the run log, the watermarks and the raw tables' summary (as they are
+    now, after this build's `_runs` row) into the staged file, which then replaces `target`."""
+    target = target or published_path(warehouse)
+    with _attached(warehouse, staged, target) as con:
+        for name in ("_runs", "_watermarks"):
+            con.execute(f'create table published.main."{name}" as select * from main."{name}"')
+        con.execute(f"create table published.main.{RAW_TABLES_SUMMARY} as "
+                    f"{_raw_tables_summary(con)}")
+    os.replace(staged, target)
+    log.info("published the marts to %s", target)
+    return target
+
+
+def discard_staged(staged: Path) -> None:
+    """A staged file that will not be published (the copy into `main` failed)."""
+    _remove(staged)
+
+
+@contextlib.contextmanager
+def _attached(warehouse: Path, temporary: Path,
+              target: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse with `temporary` attached as `published`; on a DuckDB error
+    the temporary file goes and the error is one line."""
     # read-write like dbt's own connection in this process (DuckDB refuses a second
     # configuration of one file in a process); nothing in the warehouse is written
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(f"attach '{temporary}' as published")
-        for name in MARTS:
-            con.execute(f'create table published.main."{name}" as '
-                        f'select * from {MARTS_SCHEMA}."{name}"')
-        for name in ("_runs", "_watermarks"):
-            con.execute(f'create table published.main."{name}" as select * from main."{name}"')
-        con.execute(f"create table published.main.{RAW_TABLES_SUMMARY} as "
-                    f"{_raw_tables_summary(con)}")
+        yield con
         con.execute("detach published")
     except duckdb.Error as exc:
         _remove(temporary)
@@ -109,6 +140,3 @@ def publish_file(warehouse: Path, target: Path | None = None) -> Path:
         ) from None
     finally:
         con.close()
-    os.replace(temporary, target)
-    log.info("published the marts to %s", target)
-    return target

@@ -14,7 +14,8 @@ import pytest
 
 from fakes.generator import GeneratedOrg
 from fourkeys.config import load_config
-from fourkeys.publish import published_path
+from fourkeys.errors import FourKeysError
+from fourkeys.publish import finish_publish, published_path, stage_marts
 from fourkeys.transform import MARTS, start_parse
 from tests.conftest import Served, run_cli, serve_org
 
@@ -41,6 +42,15 @@ def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
         tables += [("main_build", name) for name in INCREMENTAL_BUILD_MODELS]
         return {name: sorted(con.execute(f'select * from {schema}."{name}"').fetchall(), key=repr)
                 for schema, name in tables}
+    finally:
+        con.close()
+
+
+def marts_of(published: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        return {name: sorted(con.execute(f'select * from main."{name}"').fetchall(), key=repr)
+                for name in MARTS}
     finally:
         con.close()
 
@@ -304,3 +314,28 @@ def test_dbt_unit_tests_pass(built: Served) -> None:
         "dora_bands_and_small_samples", "first_deployment_ships_history_and_rollbacks",
         "revert_detection", "request_signal_windows_and_z_test", "path_matches_per_service",
         "mainline_first_parent_chain")}
+
+
+def test_publishing_stages_the_marts_then_finishes_the_file(built: Served,
+                                                           tmp_path: Path) -> None:
+    """stage_marts writes only a temporary file; finish_publish adds the bookkeeping and moves
+    it into place; a folder DuckDB cannot write to is one FourKeysError and leaves nothing."""
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    target = folder / "copy.published.duckdb"
+    staged = stage_marts(built.warehouse_path, target)
+    assert staged.exists() and not target.exists() and staged.parent == folder
+    assert finish_publish(built.warehouse_path, staged, target) == target
+    assert not staged.exists()
+    assert marts_of(target) == marts_of(published_path(built.warehouse_path))
+    con = duckdb.connect(str(target), read_only=True)
+    try:
+        runs = con.execute("select count(*) from _runs").fetchone()[0]
+    finally:
+        con.close()
+    assert runs == 2  # the extract and the transform of `built`
+    missing = folder / "no-such-folder" / "x.published.duckdb"
+    with pytest.raises(FourKeysError, match="cannot write the published marts") as error:
+        stage_marts(built.warehouse_path, missing)
+    assert "\n" not in str(error.value)
+    assert sorted(p.name for p in folder.iterdir()) == ["copy.published.duckdb"]
