@@ -114,7 +114,7 @@ def dbt_args(command: str, config: Config, *, target: str = "duckdb",
         # unit tests check the SQL, not the data: they run in CI (tests/integration), not in
         # every daily build, as dbt recommends
         args += ["--exclude-resource-type", "unit_test"]
-    if command in ("build", "parse") and os.environ.get(ENV_DBT_ARTIFACTS, "") != "1":
+    if command == "build" and os.environ.get(ENV_DBT_ARTIFACTS, "") != "1":
         # manifest.json and run_results.json (~3 MB for a 1,000-service organisation) were
         # ~0.8 s of every build (bench/scale.py); the build's failures come from the result
         # object, its log from dbt.log, and partial parsing keeps its own file
@@ -169,6 +169,9 @@ class PreparedParse:
         self.key = _parse_key(config, as_of)
         self.manifest: Any = None
         args = dbt_args("parse", config)
+        if os.environ.get(ENV_DBT_ARTIFACTS, "") != "1":
+            # a parse for a build: the build's manifest.json would be skipped too (dbt_args)
+            args.append("--no-write-json")
         _dbt_environment(config.warehouse_path().resolve(), None, as_of)
         # not a daemon: a run whose extract fails waits for the parse to finish writing
         # dbt's partial-parse file rather than leave it half-written at exit
