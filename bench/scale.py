@@ -118,10 +118,10 @@ def run_cli(label: str, argv: list[str], base_url: str, env: dict[str, str],
     if result["rc"] != 0:
         raise SystemExit(f"{label}: fourkeys exited with {result['rc']}; see {logs}")
     result.update(stats_delta(before, after), wall_seconds=wall, fake_cpu_seconds=fake_cpu)
-    found = _ROWS.findall(logs.read_text(encoding="utf-8"))
+    text = logs.read_text(encoding="utf-8")
+    found = _ROWS.findall(text)
     result["rows"] = int(found[-1]) if found and argv[0] in ("extract", "run") else None
     if argv[0] == "run":  # the stages' own clocks, from the run's summary lines
-        text = logs.read_text(encoding="utf-8")
         result["extract_seconds"] = float(_EXTRACT_SECONDS.findall(text)[-1])
         result["build_seconds"] = float(_BUILD_SECONDS.findall(text)[-1])
     log.info("%s: %.1f s, %d calls, %d GraphQL points, peak RSS %.0f MiB", label, wall,

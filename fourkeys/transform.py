@@ -162,7 +162,7 @@ class PreparedParse:
     """dbt's import and parse on a thread of their own, begun by `fourkeys run` before the
     extract, which mostly waits on the APIs: ~5 s of a 1,000-service refresh (bench/scale.py)
     that the build then skips. The build takes the manifest only if its vars and day are the
-    ones parsed (`matches`); else (services discovered anew, a failed parse) it parses as a
+    ones parsed (`manifest_for`); else (services discovered anew, a failed parse) it parses as a
     lone `transform` does, and reports what is wrong the same way."""
 
     def __init__(self, config: Config, as_of: date | None) -> None:
@@ -205,11 +205,9 @@ def _parse_key(config: Config, as_of: date | None) -> str:
     return json.dumps([dbt_vars(config), as_of.isoformat() if as_of else ""], sort_keys=True)
 
 
-def start_parse(config: Config, as_of: date | None = None) -> PreparedParse | None:
-    """A PreparedParse for the DuckDB warehouse; None on BigQuery, whose build parses itself
-    (its profile reads the project and dataset from the warehouse it opens)."""
-    if config.warehouse.type == "bigquery":
-        return None
+def start_parse(config: Config, as_of: date | None = None) -> PreparedParse:
+    """A PreparedParse for a DuckDB warehouse (fourkeys.pipeline.prepare_transform starts none
+    on BigQuery, whose build parses itself with the project and dataset it opens)."""
     return PreparedParse(config, as_of)
 
 
